@@ -1,0 +1,124 @@
+"""Facts: what the matchers see of one transaction, its member and its basket lines.
+
+Validated once, at construction, so both matchers can trust the types: a rule value and a
+fact value of the same field always have the same Python type (never a float, never a bool
+where a number belongs). ``None`` means absent; a test on an absent field is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import InputError
+from engine.rules.tree import (
+    LINE_FIELDS,
+    MAX_INT,
+    MEMBER_FIELDS,
+    TRANSACTION_FIELDS,
+    WEEKDAYS,
+    Kind,
+)
+
+_TYPES: Mapping[Kind, type] = {
+    "money": int,
+    "date": int,
+    "int": int,
+    "hour": int,
+    "weekday": str,
+    "text": str,
+    "flag": bool,
+}
+_LINE_FIELDS: Mapping[str, Kind] = {**LINE_FIELDS, "index": "int"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One evaluation's input; treat the mappings as read-only once built."""
+
+    transaction: Mapping[str, Any]
+    member: Mapping[str, Any]
+    lines: tuple[Mapping[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.lines))
+        problems = list(_problems(self))
+        if problems:
+            raise InputError(f"{len(problems)} problem(s) in the matcher's facts", problems)
+
+
+def _problems(facts: Facts) -> Iterator[dict[str, str]]:
+    yield from _block("transaction", facts.transaction, TRANSACTION_FIELDS)
+    yield from _block("member", facts.member, MEMBER_FIELDS)
+    if isinstance(facts.member, Mapping):
+        yield from _tags(facts.member.get("tags"))
+    seen: set[int] = set()
+    for position, line in enumerate(facts.lines):
+        yield from _block(f"lines[{position}]", line, _LINE_FIELDS)
+        index = line.get("index") if isinstance(line, Mapping) else None
+        path = f"lines[{position}].index"
+        if index is None:
+            yield {"path": path, "message": "every line needs its index"}
+        elif isinstance(index, int) and index in seen:
+            yield {"path": path, "message": f"index {index} is used by another line"}
+        elif isinstance(index, int):
+            seen.add(index)
+
+
+def _block(path: str, block: Any, fields: Mapping[str, Kind]) -> Iterator[dict[str, str]]:
+    if not isinstance(block, Mapping):
+        yield {"path": path, "message": "expected a mapping"}
+        return
+    for name, kind in fields.items():
+        value = block.get(name)
+        if value is not None:
+            message = _check(kind, value)
+            if message:
+                yield {"path": f"{path}.{name}", "message": message}
+
+
+def _check(kind: Kind, value: Any) -> str | None:
+    expected = _TYPES[kind]
+    if type(value) is not expected:  # exact: bool is an int, and floats are refused
+        return f"expected {expected.__name__}, got {type(value).__name__} {value!r}"
+    if expected is int and abs(value) > MAX_INT:
+        return f"{value} is too large"
+    if expected is str:
+        return _text_problem(value) or (
+            f"expected one of {', '.join(WEEKDAYS)}, got {value!r}"
+            if kind == "weekday" and value not in WEEKDAYS
+            else None
+        )
+    return None
+
+
+def _text_problem(value: str) -> str | None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{value!r} is not valid text"
+    return None
+
+
+def _tags(tags: Any) -> Iterator[dict[str, str]]:
+    if tags is None:
+        return
+    if not isinstance(tags, Mapping):
+        yield {"path": "member.tags", "message": "expected a mapping of tag names to lists"}
+        return
+    for name, values in tags.items():
+        path = f"member.tags.{name}"
+        if not isinstance(name, str):
+            yield {"path": path, "message": "a tag name is text"}
+        elif not isinstance(values, Sequence) or isinstance(values, str):
+            yield {"path": path, "message": "expected a list of text values"}
+        else:
+            yield from _tag_values(path, values)
+
+
+def _tag_values(path: str, values: Sequence[Any]) -> Iterator[dict[str, str]]:
+    for i, value in enumerate(values):
+        message = _check("text", value)
+        if message:
+            yield {"path": f"{path}[{i}]", "message": message}

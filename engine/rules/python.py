@@ -1,0 +1,152 @@
+"""The plain-Python matcher: the rule tree compiled once into closures.
+
+Per rule: one predicate for the transaction, one for the member, one per line pattern; at
+match time the candidate lines of each pattern are filtered, then every assignment of
+distinct lines to patterns is enumerated.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.rules.facts import Facts
+from engine.rules.matching import Match
+from engine.rules.tree import TAG_PREFIX, Condition, Scalar, Test
+
+Record = Mapping[str, Any]
+Predicate = Callable[[Record], bool]
+
+
+def compile_test(test: Test) -> Predicate:
+    """One test → a predicate; a missing (or ``None``) field is false whatever the operator."""
+    if test.field.startswith(TAG_PREFIX):
+        return _tag_predicate(test.field.removeprefix(TAG_PREFIX), test.op, test.value)
+    return _field_predicate(test.field, test.op, test.value)
+
+
+def _field_predicate(name: str, op: str, value: Any) -> Predicate:
+    if op == "eq":
+        return lambda r: r.get(name) == value
+    if op == "in":
+        allowed = frozenset(value)
+        return lambda r: r.get(name) in allowed
+    if op == "not_in":
+        refused = frozenset(value)
+        return lambda r: (x := r.get(name)) is not None and x not in refused
+    if op == "between":
+        low, high = value
+        return lambda r: (x := r.get(name)) is not None and low <= x <= high
+    return _comparison(name, op, value)
+
+
+def _comparison(name: str, op: str, value: Scalar) -> Predicate:
+    if op == "ne":
+        return lambda r: (x := r.get(name)) is not None and x != value
+    if op == "gt":
+        return lambda r: (x := r.get(name)) is not None and x > value
+    if op == "gte":
+        return lambda r: (x := r.get(name)) is not None and x >= value
+    if op == "lt":
+        return lambda r: (x := r.get(name)) is not None and x < value
+    if op == "lte":
+        return lambda r: (x := r.get(name)) is not None and x <= value
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _tag_predicate(tag: str, op: str, value: Any) -> Predicate:
+    wanted = frozenset(value)
+
+    def values(member: Record) -> Sequence[str]:
+        return (member.get("tags") or {}).get(tag) or ()
+
+    if op == "in":
+        return lambda r: not wanted.isdisjoint(values(r))
+    if op == "not_in":
+        return lambda r: wanted.isdisjoint(values(r))
+    raise ValueError(f"tags take in or not_in, not {op!r}")
+
+
+def compile_block(tests: Sequence[Test]) -> Predicate | None:
+    """All tests of one block → one predicate; ``None`` when there is nothing to test."""
+    predicates = [compile_test(test) for test in tests]
+    return functools.reduce(_both, predicates) if predicates else None
+
+
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda record: first(record) and second(record)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    rule_id: str
+    transaction: Predicate | None
+    member: Predicate | None
+    lines: tuple[Predicate, ...]
+    alone: Match  # the one match of a rule without line patterns
+
+    @classmethod
+    def compile(cls, condition: Condition) -> _Rule:
+        return cls(
+            condition.rule_id,
+            compile_block(condition.transaction),
+            compile_block(condition.member),
+            tuple(compile_block(p) or _any_line for p in condition.lines),
+            Match(condition.rule_id, ()),
+        )
+
+    def collect(self, facts: Facts, found: set[Match]) -> None:
+        if self.transaction is not None and not self.transaction(facts.transaction):
+            return
+        if self.member is not None and not self.member(facts.member):
+            return
+        if not self.lines:
+            found.add(self.alone)
+            return
+        candidates = []
+        for predicate in self.lines:
+            indexes = [line["index"] for line in facts.lines if predicate(line)]
+            if not indexes:
+                return
+            candidates.append(indexes)
+        found.update(Match(self.rule_id, lines) for lines in _assignments(candidates))
+
+
+def _any_line(line: Record) -> bool:
+    return True
+
+
+def _assignments(candidates: list[list[int]]) -> Iterator[tuple[int, ...]]:
+    """Every way to give each pattern its own line (ordered, like durable-rules' joins)."""
+    if len(candidates) == 1:
+        return ((index,) for index in candidates[0])
+    return _distinct(candidates, ())
+
+
+def _distinct(candidates: list[list[int]], chosen: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    if len(chosen) == len(candidates):
+        yield chosen
+        return
+    for index in candidates[len(chosen)]:
+        if index not in chosen:
+            yield from _distinct(candidates, (*chosen, index))
+
+
+def _order(match: Match) -> tuple[str, tuple[int, ...]]:
+    return match.rule_id, match.lines  # the dataclass's own __lt__ is several times slower
+
+
+class PythonMatcher:
+    """Closures compiled once from the rule tree; thread-safe (no shared mutable state)."""
+
+    def __init__(self, name: str, conditions: Sequence[Condition]) -> None:
+        self.name = name
+        self._rules = tuple(_Rule.compile(condition) for condition in conditions)
+
+    def match(self, facts: Facts) -> list[Match]:
+        found: set[Match] = set()
+        for rule in self._rules:
+            rule.collect(facts, found)
+        return sorted(found, key=_order)

@@ -1,0 +1,154 @@
+"""The ``loyalty`` command: exit codes, output formats, and broken copies of the examples."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "rules").glob("*/programme.yaml"))
+BOMB = "\n".join(
+    ["bomb0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    + [f"bomb{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 10)}]" for i in range(1, 8)]
+)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def validate_json(path: Path) -> tuple[int, list[dict]]:
+    code, output = run("validate", "--format", "json", str(path))
+    return code, json.loads(output)
+
+
+def test_the_example_programmes_are_valid():
+    code, output = run("validate", str(ROOT / "rules"))
+    assert code == 0, output
+    assert output.strip().splitlines()[-1].startswith("valid:")
+
+
+def test_there_are_at_least_three_example_programmes():
+    assert len(EXAMPLES) >= 3
+
+
+def test_a_missing_path_is_a_usage_error_with_exit_code_2():
+    code, output = run("validate", "no/such/folder")
+    assert code == 2
+    assert "does not exist" in output
+
+
+def test_no_path_at_all_is_a_usage_error():
+    assert run("validate")[0] == 2
+
+
+def test_text_output_names_file_line_and_column(tmp_path: Path):
+    broken = tmp_path / "p.yaml"
+    broken.write_text("programme: {id: x}\n", encoding="utf-8")
+    code, output = run("validate", str(broken))
+    assert code == 1
+    assert re.search(r"p\.yaml:1:12: error: missing required field 'name' \[programme\]", output)
+    assert output.strip().splitlines()[-1].startswith("invalid: ")
+
+
+def test_json_output_is_a_list_of_complete_records(tmp_path: Path):
+    broken = tmp_path / "p.yaml"
+    broken.write_text("programme: {id: x}\n", encoding="utf-8")
+    code, records = validate_json(broken)
+    assert code == 1
+    assert {tuple(sorted(r)) for r in records} == {
+        ("code", "column", "file", "hint", "line", "message", "path", "severity")
+    }
+    assert all(r["severity"] == "error" and r["line"] == 1 for r in records)
+
+
+def test_warnings_alone_keep_exit_code_0(tmp_path: Path):
+    source = ROOT / "tests/policy/corpus/fragments/dup_rule.yaml"
+    shutil.copy(source, tmp_path / "orphan.yaml")
+    code, records = validate_json(tmp_path / "orphan.yaml")
+    assert code == 0
+    assert [r["code"] for r in records] == ["orphan"]
+
+
+def _mutate(example: Path, tmp_path: Path, change) -> tuple[Path, int]:
+    """Copy the example's folder, apply ``change(lines) -> expected line``, return both."""
+    folder = tmp_path / example.parent.name
+    shutil.copytree(example.parent, folder)
+    target = folder / example.name
+    lines = target.read_text(encoding="utf-8").splitlines()
+    expected_line = change(lines)
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target, expected_line
+
+
+def _line_of(lines: list[str], pattern: str) -> int:
+    return next(i for i, line in enumerate(lines) if re.match(pattern, line))
+
+
+def duplicate_a_key(lines: list[str]) -> int:
+    i = _line_of(lines, r"^\s+currency: ")
+    lines.insert(i + 1, lines[i])
+    return i + 2
+
+
+def replace_a_number_by_a_word(lines: list[str]) -> int:
+    i = _line_of(lines, r"^\s+points: \d+\s*$")
+    lines[i] = re.sub(r"\d+", "plenty", lines[i])
+    return i + 1
+
+
+def add_an_unknown_top_level_key(lines: list[str]) -> int:
+    lines.append("bogus_section: 1")
+    return len(lines)
+
+
+def break_the_syntax(lines: list[str]) -> int:
+    i = _line_of(lines, r"^\s+name: ")
+    lines[i] = lines[i] + ": oops"
+    return i + 1
+
+
+def add_an_alias_bomb(lines: list[str]) -> int:
+    lines.extend(BOMB.splitlines())
+    return 0  # the bomb is refused as a whole; its line is where expansion gave up
+
+
+def empty_the_file(lines: list[str]) -> int:
+    lines.clear()
+    return 1
+
+
+MUTATIONS = [
+    (duplicate_a_key, "duplicate key"),
+    (replace_a_number_by_a_word, "expected a whole number, got 'plenty'"),
+    (add_an_unknown_top_level_key, "unknown field 'bogus_section'"),
+    (break_the_syntax, "YAML syntax error"),
+    (add_an_alias_bomb, "too many values"),
+    (empty_the_file, "file is empty"),
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.parent.name for e in EXAMPLES])
+@pytest.mark.parametrize("mutation,message", MUTATIONS, ids=[m.__name__ for m, _ in MUTATIONS])
+def test_a_broken_copy_of_an_example_exits_1_with_a_record_at_the_right_line(
+    example: Path, mutation, message: str, tmp_path: Path
+):
+    target, expected_line = _mutate(example, tmp_path, mutation)
+    code, records = validate_json(target)
+    assert code == 1
+    matching = [r for r in records if message in r["message"]]
+    assert matching, records
+    record = matching[0]
+    assert Path(record["file"]).resolve() == target.resolve()
+    if expected_line:
+        assert record["line"] == expected_line
+    else:
+        assert record["line"] > len(example.read_text(encoding="utf-8").splitlines())
