@@ -75,7 +75,8 @@ def _to_decimal(value: Fraction) -> Decimal:
 # --- rounding and earning ----------------------------------------------------------------
 
 
-def _round(value: Fraction, mode: Rounding) -> int:
+def round_fraction(value: Fraction, mode: Rounding) -> int:
+    """Whole points from an exact fraction, by ``mode`` (see ``round_points``)."""
     if mode == "floor":
         return math.floor(value)
     if mode == "ceil":
@@ -92,7 +93,7 @@ def round_points(value: Decimal, mode: Rounding) -> int:
     (to nearest, halves away from zero: 2.5 → 3, -2.5 → -3)."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InputError(f"points to round must be a finite Decimal, not {value!r}.")
-    return _round(Fraction(value), mode)
+    return round_fraction(Fraction(value), mode)
 
 
 def points_for(amount: Decimal, points: int, per: Decimal, mode: Rounding = "floor") -> int:
@@ -104,7 +105,7 @@ def points_for(amount: Decimal, points: int, per: Decimal, mode: Rounding = "flo
     sale's points and negate them rather than rounding a negative amount.
     """
     rate = _whole("points", points) / _amount("per", per, positive=True)
-    return _round(_amount("amount", amount) * rate, mode)
+    return round_fraction(_amount("amount", amount) * rate, mode)
 
 
 # --- what points are worth ----------------------------------------------------------------

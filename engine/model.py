@@ -1,0 +1,237 @@
+"""The engine's inputs: a member's state and a transaction, parsed and checked.
+
+Parsing reports every problem with its path (``lines[2].unit_price``) in one
+``InputError``; nothing is half-parsed. Money becomes ``Decimal``, times must
+carry an offset, dates are ``date``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import InputError, LoyaltyError
+from engine.money import Currency, parse_money, to_minor
+from engine.policy.problems import Path, Problem
+from engine.policy.schema import schema_problems
+
+PERIODS = ("day", "week", "month", "year", "campaign", "ever")
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Spendable points earned together; they expire together."""
+
+    id: str
+    points: int
+    earned_at: datetime
+    expires_at: datetime | None = None
+
+    @property
+    def available(self) -> int:
+        return self.points
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member's state at the time of a transaction, as the ledger knows it."""
+
+    id: str
+    tier: str | None = None
+    tier_since: date | None = None
+    lots: tuple[Lot, ...] = ()
+    pending_points: int = 0
+    qualifying_spend: Decimal = Decimal(0)
+    earned_in_period: Mapping[str, int] = field(default_factory=dict)
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    birthday: date | None = None
+    joined: date | None = None
+    last_purchase_at: datetime | None = None
+    campaigns: Mapping[str, str] = field(default_factory=dict)
+    usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
+        return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
+
+    def balance(self, at: datetime) -> int:
+        return sum(lot.points for lot in self.spendable_lots(at))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One basket line; ``amount`` is what the till charges before our discounts."""
+
+    id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    category: str = ""
+    discount: Decimal = Decimal(0)
+
+    @property
+    def gross(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def amount(self) -> Decimal:
+        return self.gross - self.discount
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A sale as the till sends it."""
+
+    id: str
+    at: datetime
+    lines: tuple[Line, ...]
+    store: str = ""
+    channel: str = ""
+    redeem_points: int = 0
+    claim_reward: str | None = None
+
+
+def parse_member(data: Any, currency: Currency) -> Member:
+    """A ``Member`` from plain data (JSON), or an ``InputError`` listing every problem."""
+    problems = _shape(data, "member")
+    if problems:
+        raise InputError("the member state is invalid", problems)
+    reader = _Reader(currency)
+    member = Member(
+        id=data["id"],
+        tier=data.get("tier"),
+        tier_since=reader.date(data, "tier_since"),
+        lots=tuple(reader.lot(lot, ("lots", i)) for i, lot in enumerate(data.get("lots", []))),
+        pending_points=data.get("pending_points", 0),
+        qualifying_spend=reader.money(data, "qualifying_spend") or Decimal(0),
+        earned_in_period=dict(data.get("earned_in_period", {})),
+        tags={
+            k: tuple(v) if isinstance(v, list) else (v,) for k, v in data.get("tags", {}).items()
+        },
+        birthday=reader.date(data, "birthday"),
+        joined=reader.date(data, "joined"),
+        last_purchase_at=reader.moment(data, "last_purchase_at"),
+        campaigns=dict(data.get("campaigns", {})),
+        usage={k: dict(v) for k, v in data.get("usage", {}).items()},
+    )
+    reader.raise_if_any("the member state is invalid")
+    return member
+
+
+def parse_transaction(data: Any, currency: Currency) -> Transaction:
+    """A ``Transaction`` from plain data (JSON), or an ``InputError`` listing every problem."""
+    problems = _shape(data, "transaction")
+    if problems:
+        raise InputError("the transaction is invalid", problems)
+    reader = _Reader(currency)
+    lines = tuple(reader.line(line, ("lines", i)) for i, line in enumerate(data["lines"]))
+    reader.unique_line_ids(lines)
+    transaction = Transaction(
+        id=data["id"],
+        at=reader.moment(data, "at") or datetime.min,
+        lines=lines,
+        store=data.get("store", ""),
+        channel=data.get("channel", ""),
+        redeem_points=data.get("redeem_points", 0),
+        claim_reward=data.get("claim_reward"),
+    )
+    if transaction.redeem_points and transaction.claim_reward:
+        reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
+    reader.raise_if_any("the transaction is invalid")
+    return transaction
+
+
+def _shape(data: Any, schema: str) -> list[Problem]:
+    if not isinstance(data, Mapping):
+        return [Problem(f"the {schema} must be a JSON object", ())]
+    return list(schema_problems(dict(data), schema))
+
+
+class _Reader:
+    """Converts checked fields, collecting problems instead of stopping at the first."""
+
+    def __init__(self, currency: Currency) -> None:
+        self.currency = currency
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(message, path, hint=hint, code="input"))
+
+    def raise_if_any(self, message: str) -> None:
+        if self.problems:
+            raise InputError(message, self.problems)
+
+    def money(self, data: Mapping[str, Any], key: str, base: Path = ()) -> Decimal | None:
+        if key not in data:
+            return None
+        try:
+            amount = parse_money(data[key] if not isinstance(data[key], float) else str(data[key]))
+            to_minor(amount, self.currency)
+        except LoyaltyError as exc:
+            self.add((*base, key), str(exc))
+            return Decimal(0)
+        return amount
+
+    def date(self, data: Mapping[str, Any], key: str, base: Path = ()) -> date | None:
+        if key not in data:
+            return None
+        return date.fromisoformat(data[key])  # the schema's format check has passed
+
+    def moment(self, data: Mapping[str, Any], key: str, base: Path = ()) -> datetime | None:
+        if key not in data:
+            return None
+        text = data[key]
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.add(
+                (*base, key),
+                f"'{text}' is not a date and time",
+                "use ISO 8601 with an offset, e.g. 2026-11-24T10:00:00+08:00",
+            )
+            return None
+        if moment.tzinfo is None:
+            self.add(
+                (*base, key),
+                f"'{text}' has no time zone offset",
+                "add the offset, e.g. +08:00 or Z",
+            )
+            return None
+        return moment
+
+    def lot(self, data: Mapping[str, Any], path: Path) -> Lot:
+        return Lot(
+            id=data["id"],
+            points=data["points"],
+            earned_at=self.moment(data, "earned_at", path) or datetime.min,
+            expires_at=self.moment(data, "expires_at", path) if data.get("expires_at") else None,
+        )
+
+    def line(self, data: Mapping[str, Any], path: Path) -> Line:
+        line = Line(
+            id=data["id"],
+            sku=data["sku"],
+            quantity=data["quantity"],
+            unit_price=self.money(data, "unit_price", path) or Decimal(0),
+            category=data.get("category", ""),
+            discount=self.money(data, "discount", path) or Decimal(0),
+        )
+        if line.unit_price < 0:
+            self.add((*path, "unit_price"), "a unit price cannot be negative")
+        if line.discount < 0 or line.discount > line.gross:
+            self.add((*path, "discount"), f"the line discount must be between 0 and {line.gross}")
+        return line
+
+    def unique_line_ids(self, lines: tuple[Line, ...]) -> None:
+        for index, duplicate in _duplicates([line.id for line in lines]):
+            self.add(("lines", index, "id"), f"line id '{duplicate}' is used twice")
+
+
+def _duplicates(ids: list[str]) -> Iterator[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, item in enumerate(ids):
+        if item in seen:
+            yield index, item
+        seen.add(item)

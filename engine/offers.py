@@ -1,0 +1,267 @@
+"""Rules and campaign offers: which apply to a sale, and how they stack.
+
+Matching is the matcher's job (durable-rules or compiled Python); this module
+decides what happens *after* matching, identically for both: windows,
+per-member limits, campaign groups and holdouts, de-duplication of join
+combinations, and stacking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from engine.calendar import end_of_day
+from engine.rules.matching import Match
+
+OfferKind = Literal["rule", "campaign"]
+HOLDOUT = "holdout"
+DEFAULT_PRIORITY = 100
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A rule, or one campaign group's offer, ready to be applied."""
+
+    kind: OfferKind
+    id: str  # the rule or campaign id (what limits and traces refer to)
+    name: str
+    condition_id: str  # the id its condition carries in the matcher
+    when: Mapping[str, Any]
+    effects: tuple[Mapping[str, Any], ...]
+    priority: int = DEFAULT_PRIORITY
+    exclusive: bool = False
+    window: tuple[datetime, datetime] | None = None
+    limit: Mapping[str, Any] | None = None
+    group: str | None = None  # campaign group id; None for rules and sunshine campaigns
+    downpour: bool = False
+    audience_id: str | None = None  # condition id of a sunshine campaign's audience
+
+    @property
+    def source(self) -> str:
+        suffix = f"/{self.group}" if self.group else ""
+        return f"{self.kind}:{self.id}{suffix}"
+
+    @property
+    def order(self) -> tuple[int, int, str, str]:
+        return (self.priority, self.kind == "campaign", self.id, self.group or "")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An offer that applies to this sale, with the basket lines its condition bound."""
+
+    offer: Offer
+    lines: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An offer that did not apply, and why (for ``--explain``)."""
+
+    offer: Offer
+    reason: str
+
+
+def compile_offers(document: Mapping[str, Any], tz: ZoneInfo) -> list[Offer]:
+    """Every rule and campaign offer of a programme, in application order."""
+    offers = [_rule_offer(rule, tz) for rule in document.get("rules", [])]
+    for campaign in document.get("campaigns", []):
+        offers += _campaign_offers(campaign, tz)
+    return sorted(offers, key=lambda o: o.order)
+
+
+def _rule_offer(rule: Mapping[str, Any], tz: ZoneInfo) -> Offer:
+    return Offer(
+        kind="rule",
+        id=rule["id"],
+        name=rule["name"],
+        condition_id=f"rule:{rule['id']}",
+        when=rule.get("when", {}),
+        effects=tuple(rule["then"]),
+        priority=rule.get("priority", DEFAULT_PRIORITY),
+        exclusive=rule.get("stacking") == "exclusive",
+        window=_window(rule.get("window"), tz),
+        limit=rule.get("limit"),
+    )
+
+
+def _campaign_offers(campaign: Mapping[str, Any], tz: ZoneInfo) -> Iterator[Offer]:
+    common = {
+        "kind": "campaign",
+        "id": campaign["id"],
+        "name": campaign["name"],
+        "window": _window(campaign["window"], tz),
+        "limit": campaign.get("limit"),
+        "priority": DEFAULT_PRIORITY,
+    }
+    shared_when = campaign.get("when", {})
+    if campaign["kind"] == "sunshine":
+        audience = f"audience:{campaign['id']}" if "audience" in campaign else None
+        yield Offer(
+            condition_id=f"campaign:{campaign['id']}",
+            when=shared_when,
+            effects=tuple(campaign["offer"]),
+            audience_id=audience,
+            **common,
+        )
+        return
+    for group in campaign["groups"]:
+        yield Offer(
+            condition_id=f"campaign:{campaign['id']}/{group['id']}",
+            when=_merge_when(shared_when, group.get("when", {})),
+            effects=tuple(group["offer"]),
+            group=group["id"],
+            downpour=True,
+            **common,
+        )
+
+
+def _merge_when(shared: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for section in ("transaction", "member"):
+        fields = {**shared.get(section, {}), **own.get(section, {})}
+        if fields:
+            merged[section] = fields
+    lines = [*shared.get("lines", []), *own.get("lines", [])]
+    if lines:
+        merged["lines"] = lines
+    return merged
+
+
+def audience_conditions(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Sunshine audiences as member conditions (downpour audiences are frozen at launch)."""
+    for campaign in document.get("campaigns", []):
+        if campaign["kind"] == "sunshine" and "audience" in campaign:
+            yield f"audience:{campaign['id']}", {"member": audience_as_member(campaign["audience"])}
+
+
+def audience_as_member(audience: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {"days_inactive": "days_since_last_purchase"}
+    return {renamed.get(key, key): value for key, value in audience.items()}
+
+
+def _window(window: Mapping[str, str] | None, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    if window is None:
+        return None
+    return _instant(window["from"], tz, start=True), _instant(window["until"], tz, start=False)
+
+
+def _instant(text: str, tz: ZoneInfo, *, start: bool) -> datetime:
+    """A window bound: a date covers its whole local day; a time without offset is local."""
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime.combine(day, time.min, tz) if start else end_of_day(day, tz)
+    moment = datetime.fromisoformat(text.replace(" ", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def in_holdout(campaign_id: str, member_id: str, holdout_percent: float) -> bool:
+    """A deterministic draw: the same member and campaign always give the same answer."""
+    digest = hashlib.sha256(f"{campaign_id}\0{member_id}".encode()).digest()
+    bucket = int.from_bytes(digest[:8], "big") % 10_000
+    return bucket < round(holdout_percent * 100)
+
+
+def select(
+    offers: Sequence[Offer],
+    matches: Iterable[Match],
+    *,
+    at: datetime,
+    usage: Mapping[str, Mapping[str, int]],
+    assignments: Mapping[str, str],
+) -> tuple[list[Applied], list[Skipped]]:
+    """The offers that apply, in order, after eligibility and stacking; and the others."""
+    bound = _first_binding(matches)
+    applied: list[Applied] = []
+    skipped: list[Skipped] = []
+    for offer in offers:
+        reason = _ineligible(offer, bound, at=at, usage=usage, assignments=assignments)
+        if reason:
+            skipped.append(Skipped(offer, reason))
+        else:
+            applied.append(Applied(offer, bound[offer.condition_id], _why(offer)))
+    return _stack(applied, skipped)
+
+
+def _first_binding(matches: Iterable[Match]) -> dict[str, tuple[int, ...]]:
+    # A join fires once per line combination; an offer applies once per sale, on the first.
+    bound: dict[str, tuple[int, ...]] = {}
+    for match in sorted(matches):
+        bound.setdefault(match.rule_id, match.lines)
+    return bound
+
+
+def _ineligible(
+    offer: Offer,
+    bound: Mapping[str, tuple[int, ...]],
+    *,
+    at: datetime,
+    usage: Mapping[str, Mapping[str, int]],
+    assignments: Mapping[str, str],
+) -> str | None:
+    if offer.window and not offer.window[0] <= at <= offer.window[1]:
+        start, end = offer.window
+        return f"outside its window ({start.isoformat()} to {end.isoformat()})"
+    if offer.downpour:
+        group = assignments.get(offer.id)
+        if group == HOLDOUT:
+            return "the member is in the campaign's holdout (control) group"
+        if group != offer.group:
+            return f"the member is not in group '{offer.group}'" + (
+                f" (assigned to '{group}')" if group else " (not targeted by this campaign)"
+            )
+    if offer.audience_id and offer.audience_id not in bound:
+        return "the member is not in the campaign's audience"
+    if offer.condition_id not in bound:
+        return "its conditions are not met"
+    if offer.limit:
+        period = offer.limit.get("period", "ever")
+        used = usage.get(offer.id, {}).get(period, 0)
+        if used >= offer.limit["per_member"]:
+            return f"per-member limit reached ({used} of {offer.limit['per_member']} per {period})"
+    return None
+
+
+def _why(offer: Offer) -> str:
+    parts = [f"{section}: {_describe(fields)}" for section, fields in offer.when.items()]
+    if offer.group:
+        parts.insert(0, f"member is in group '{offer.group}'")
+    return "; ".join(parts) if parts else "applies to every sale"
+
+
+def _describe(fields: Any) -> str:
+    if isinstance(fields, list):
+        return " + ".join(_describe(f) for f in fields)
+    if isinstance(fields, Mapping):
+        return ", ".join(f"{k} {_describe_test(v)}" for k, v in fields.items())
+    return str(fields)
+
+
+def _describe_test(test: Any) -> str:
+    if isinstance(test, list):
+        return "in [" + ", ".join(map(str, test)) + "]"
+    if isinstance(test, Mapping):
+        return " and ".join(
+            f"{op} {_describe_test(v) if isinstance(v, Mapping) else v}" for op, v in test.items()
+        )
+    return f"= {test}"
+
+
+def _stack(applied: list[Applied], skipped: list[Skipped]) -> tuple[list[Applied], list[Skipped]]:
+    """Rules combine unless one is exclusive: then the first exclusive rule stands alone."""
+    exclusive = next((a for a in applied if a.offer.kind == "rule" and a.offer.exclusive), None)
+    if exclusive is None:
+        return applied, skipped
+    kept = []
+    for entry in applied:
+        if entry.offer.kind == "rule" and entry is not exclusive:
+            skipped.append(Skipped(entry.offer, f"rule '{exclusive.offer.id}' is exclusive"))
+        else:
+            kept.append(entry)
+    return kept, skipped
