@@ -9,12 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, NoReturn
 
 import click
 
 from engine import __version__
-from engine.policy.loader import Programme, Report, validate_paths
-from engine.policy.problems import Problem
+from engine.errors import LoyaltyError, ProblemsError, RedemptionError
+from engine.model import parse_member, parse_transaction
+from engine.policy.loader import Programme, Report, load_programme, validate_paths
+from engine.policy.problems import Problem, render_path
+from engine.quote import Evaluator
 
 EXIT_INVALID = 1
 
@@ -58,6 +64,117 @@ def show(paths: Sequence[str]) -> None:
     for programme in report.programmes:
         click.echo(_summary_line(programme))
     sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+@main.command()
+@click.argument("programme", type=click.Path(exists=True))
+@click.option(
+    "--member",
+    "member_file",
+    type=click.File("rb"),
+    required=True,
+    help="the member's state as JSON (schemas/member.schema.json)",
+)
+@click.option(
+    "--transaction",
+    "transaction_file",
+    type=click.File("rb"),
+    required=True,
+    help="the sale as JSON (schemas/transaction.schema.json)",
+)
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    help="evaluate as if at this date (programme time zone) or date-time with offset",
+)
+@click.option(
+    "--explain", is_flag=True, help="also list the rules and campaigns that did not apply, and why"
+)
+@click.option(
+    "--matcher", type=click.Choice(["durable", "python"]), default="durable", show_default=True
+)
+@click.option(
+    "--format", "output", type=click.Choice(["json", "text"]), default="json", show_default=True
+)
+def quote(
+    programme: str,
+    member_file: IO[bytes],
+    transaction_file: IO[bytes],
+    at: datetime | None,
+    explain: bool,
+    matcher: str,
+    output: str,
+) -> None:
+    """Price a sale for a member on PROGRAMME (its main YAML file) without storing anything."""
+    try:
+        loaded = load_programme(programme)
+        evaluator = Evaluator(loaded, matcher=matcher)  # type: ignore[arg-type]
+        member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
+        sale = parse_transaction(_read_json(transaction_file, "--transaction"), evaluator.currency)
+        moment = _local(at, evaluator) if at else None
+        result = evaluator.quote(member, sale, at=moment, explain=explain)
+    except LoyaltyError as exc:
+        _fail(exc)
+    if output == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_quote_text(result.as_dict()))
+
+
+def _read_json(stream: IO[bytes], option: str) -> object:
+    try:
+        return json.loads(stream.read(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from exc
+
+
+def _local(at: datetime, evaluator: Evaluator) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=evaluator.tz)
+
+
+def _fail(exc: LoyaltyError) -> NoReturn:
+    if isinstance(exc, RedemptionError):
+        click.secho(f"error: {exc} [{exc.code}]", fg="red", err=True)
+    else:
+        click.secho(f"error: {exc}", fg="red", err=True)
+    for problem in exc.problems if isinstance(exc, ProblemsError) else []:
+        if isinstance(problem, Problem):
+            click.secho(f"  {problem.render()}", fg="red", err=True)
+        else:
+            click.secho(f"  {render_path(tuple(problem.get('path', ())))}: {problem}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def render_quote_text(data: dict) -> str:
+    """A readable receipt-like view of a quote."""
+    cur = data["currency"]
+    rows = [
+        f"{data['programme']}@{data['version']}  sale {data['transaction_id']}  "
+        f"member {data['member_id']}  at {data['evaluated_at']}",
+        "",
+    ]
+    for line in data["lines"]:
+        off = sum(Decimal(d["amount"]) for d in line["discounts"])
+        rows.append(
+            f"  {line['id']:<8} {line['sku']:<16} {line['amount']:>10}  "
+            f"-{off:>8}  points -{line['redeemed_value']:>8}  = {line['payable']:>10} {cur}"
+        )
+    totals, points, tier = data["totals"], data["points"], data["tier"]
+    rows += [
+        "",
+        f"  amount {totals['amount']}  discounts {totals['discounts']}  "
+        f"paid with points {totals['redeemed_value']}  payable {totals['payable']} {cur}",
+        f"  points: base {points['base']} + tier {points['tier_bonus']} + rules "
+        f"{sum(points['rule_bonus'].values())} + campaigns {sum(points['campaign_bonus'].values())}"
+        f" - capped {points['capped']} = {points['total']} ({points['status']}, "
+        f"expires {points['expires_at'] or 'never'})",
+        f"  tier: {tier['before']} -> {tier['after']}"
+        + (f", {tier['remaining_to_next']} {cur} to {tier['next']}" if tier["next"] else ""),
+    ]
+    rows += [f"  message: {m}" for m in data["messages"]]
+    rows += [f"  {t['source']}: {t['effect']} {t['detail']} ({t['reason']})" for t in data["trace"]]
+    rows += [f"  not applied {s['source']}: {s['reason']}" for s in data.get("not_applied", [])]
+    return "\n".join(rows)
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:

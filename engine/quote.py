@@ -24,13 +24,14 @@ from engine.earning import (
     line_rate,
     multiplier_bonus,
 )
-from engine.errors import RedemptionError
+from engine.errors import InputError, RedemptionError
 from engine.facts import build_facts
 from engine.model import Line, Member, Transaction
 from engine.money import Currency, allocate, currency, from_minor, to_minor
 from engine.offers import Applied, Skipped, audience_conditions, compile_offers, select
 from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.loader import Programme
+from engine.policy.problems import Problem
 from engine.rules.matching import build_matcher
 from engine.rules.tree import parse_when
 from engine.tiers import Progress, progress, thresholds
@@ -210,6 +211,7 @@ class Evaluator:
     ) -> Quote:
         """The quote for ``transaction`` by ``member``, evaluated at ``at`` (default: its time)."""
         at = at or transaction.at
+        self._check_tier(member)
         states = [
             LineState(i, line, to_minor(line.amount, self.currency))
             for i, line in enumerate(transaction.lines)
@@ -252,6 +254,20 @@ class Evaluator:
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
         )
+
+    def _check_tier(self, member: Member) -> None:
+        known = [level["id"] for level in self.levels]
+        if member.tier is not None and member.tier not in known:
+            raise InputError(
+                "the member state is invalid",
+                [
+                    Problem(
+                        f"'{member.tier}' is not a tier of {self.programme.id}",
+                        ("tier",),
+                        hint=f"known tiers: {', '.join(known)}" if known else "it has no tiers",
+                    )
+                ],
+            )
 
     # --- discounts ---------------------------------------------------------------------
 

@@ -76,11 +76,10 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
 
 def _required(error: ValidationError, path: Path) -> Iterator[Problem]:
     hint = error.schema.get("description") if isinstance(error.schema, dict) else None
-    for name in error.validator_value:
-        if isinstance(error.instance, dict) and name not in error.instance:
-            yield Problem(
-                f"missing required field '{name}'", path, hint=hint, code="schema.required"
-            )
+    # jsonschema reports each missing property as an error of its own, named first in the message.
+    name = next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
+    if name is not None:
+        yield Problem(f"missing required field '{name}'", path, hint=hint, code="schema.required")
 
 
 def _additional(error: ValidationError, path: Path) -> Iterator[Problem]:
