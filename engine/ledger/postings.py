@@ -1,0 +1,245 @@
+"""Writing a quote's consequences: every point movement goes through the journal.
+
+Invariant (checked by ``ledger check``): for every member,
+``balance = sum(points_left of lots) - debt = sum(journal points)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.calendar import local_date, status_valid_until
+from engine.errors import ConflictError
+from engine.ledger.state import current_period_start, period_starts
+from engine.ledger.tables import (
+    journal,
+    lots,
+    members,
+    offer_uses,
+    period_points,
+    tier_history,
+    transactions,
+)
+from engine.quote import Evaluator, Quote
+
+
+def post_quote(
+    conn: Connection, evaluator: Evaluator, row: RowMapping, quote: Quote, at: datetime
+) -> int:
+    """Write a committed sale; returns the member's balance afterwards."""
+    programme, member_id = row["programme"], row["id"]
+    balance, debt = row["balance"], row["debt"]
+    for lot_id, taken in quote.redeemed_lots:
+        burn_lot(conn, programme, member_id, int(lot_id), taken, quote.transaction_id, at)
+        balance -= taken
+    if quote.earned.total:
+        debt, balance = earn(conn, row, quote.earned.total, debt, balance, quote, at)
+        add_period_points(conn, evaluator, programme, member_id, quote.earned.total, at)
+    for applied in quote.applied:
+        bonus = quote.earned.rule_bonus.get(
+            applied.offer.source, 0
+        ) + quote.earned.campaign_bonus.get(applied.offer.source, 0)
+        conn.execute(
+            insert(offer_uses).values(
+                programme=programme,
+                member_id=member_id,
+                offer_id=applied.offer.id,
+                transaction_id=quote.transaction_id,
+                points=bonus,
+                at=at,
+                reverted=False,
+            )
+        )
+    today = local_date(at, evaluator.tz)
+    values: dict[str, Any] = {
+        "balance": balance,
+        "debt": debt,
+        "qualifying_spend": quote.tier.qualifying_after,
+        "period_start": current_period_start(evaluator.document, row, today),
+        "last_purchase_at": at,
+        "last_activity_at": at,
+        "updated_at": at,
+    }
+    if quote.tier.upgraded:
+        values |= change_tier(
+            conn,
+            evaluator,
+            row,
+            quote.tier.tier_after,
+            today,
+            at,
+            "upgrade: qualifying spend crossed the threshold",
+        )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == programme, members.c.id == member_id)
+        .values(**values)
+    )
+    return balance
+
+
+def burn_lot(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    lot_id: int,
+    points: int,
+    transaction_id: str,
+    at: datetime,
+) -> None:
+    """Take points from a lot; refuse if another writer took them first."""
+    done = conn.execute(
+        update(lots)
+        .where(lots.c.id == lot_id, lots.c.member_id == member_id, lots.c.points_left >= points)
+        .values(points_left=lots.c.points_left - points)
+    )
+    if done.rowcount != 1:
+        raise ConflictError(
+            "the points were spent by another transaction at the same moment; retry"
+        )
+    conn.execute(
+        insert(journal).values(
+            programme=programme,
+            member_id=member_id,
+            kind="burn",
+            points=-points,
+            lot_id=lot_id,
+            transaction_id=transaction_id,
+            at=at,
+        )
+    )
+
+
+def earn(
+    conn: Connection,
+    row: RowMapping,
+    points: int,
+    debt: int,
+    balance: int,
+    quote: Quote,
+    at: datetime,
+) -> tuple[int, int]:
+    """New points pay off any debt first; the rest becomes a lot with its own expiry."""
+    repaid = min(debt, points)
+    lot_id = None
+    if points - repaid:
+        lot_id = conn.execute(
+            insert(lots).values(
+                programme=row["programme"],
+                member_id=row["id"],
+                points=points - repaid,
+                points_left=points - repaid,
+                earned_at=at,
+                expires_at=quote.expires_at,
+                pending_until=quote.pending_until,
+                transaction_id=quote.transaction_id,
+            )
+        ).inserted_primary_key[0]
+    conn.execute(
+        insert(journal).values(
+            programme=row["programme"],
+            member_id=row["id"],
+            kind="earn",
+            points=points,
+            lot_id=lot_id,
+            transaction_id=quote.transaction_id,
+            at=at,
+            reason=f"repaid debt {repaid}" if repaid else None,
+        )
+    )
+    return debt - repaid, balance + points
+
+
+def add_period_points(
+    conn: Connection,
+    evaluator: Evaluator,
+    programme: str,
+    member_id: str,
+    points: int,
+    at: datetime,
+) -> None:
+    """Count points earned per day/week/month/year for per-period caps (an upsert)."""
+    today = local_date(at, evaluator.tz)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    for period, starts in period_starts(today).items():
+        statement = dialect.insert(period_points).values(
+            programme=programme, member_id=member_id, period=period, starts=starts, points=points
+        )
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["programme", "member_id", "period", "starts"],
+                set_={"points": period_points.c.points + points},
+            )
+        )
+
+
+def change_tier(
+    conn: Connection,
+    evaluator: Evaluator,
+    row: Mapping[str, Any],
+    tier: str | None,
+    today: date,
+    at: datetime,
+    reason: str,
+) -> dict[str, Any]:
+    tiers = evaluator.document.get("tiers", {})
+    rule = tiers.get("status_lasts", "end_of_next_period")
+    period = tiers.get("qualifying", {}).get("period", "calendar_year")
+    valid_until = status_valid_until(today, rule, period, joined=row["joined"]) if tier else None
+    conn.execute(
+        insert(tier_history).values(
+            programme=row["programme"],
+            member_id=row["id"],
+            tier=tier,
+            since=today,
+            valid_until=valid_until,
+            reason=reason,
+            at=at,
+        )
+    )
+    return {"tier": tier, "tier_since": today, "tier_valid_until": valid_until}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored request and its answer (what a retry replays)."""
+
+    programme: str
+    key: str
+    kind: str
+    member_id: str | None
+    digest: str
+    request: Any
+    response: Mapping[str, Any]
+    at: datetime
+    version: str | None = None
+    original_id: str | None = None
+    status: int = 201
+    points_earned: int = 0
+    points_redeemed: int = 0
+
+
+def record_transaction(conn: Connection, record: Record, now: datetime) -> None:
+    values = {field.name: getattr(record, field.name) for field in fields(record)}
+    values["id"] = values.pop("key")
+    values["request_hash"] = values.pop("digest")
+    values["response"] = dict(record.response)
+    conn.execute(insert(transactions).values(**values, created_at=now))
+
+
+def stored_transaction(conn: Connection, programme: str, key: str) -> RowMapping | None:
+    return (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.programme == programme, transactions.c.id == key
+            )
+        )
+        .mappings()
+        .first()
+    )

@@ -1,0 +1,207 @@
+"""The ledger's operations: enrol, commit a sale, redeem, return, adjust, merge.
+
+Each operation runs in ONE database transaction: it locks the member (row lock
+on PostgreSQL, the database write lock on SQLite), replays or refuses a
+repeated id, quotes with the engine and writes every movement to the
+append-only journal. A crash at any point leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.errors import InputError, UnknownProgramme
+from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
+from engine.ledger.postings import Record, post_quote, record_transaction
+from engine.ledger.state import load_member, member_row
+from engine.ledger.tables import members, tier_history
+from engine.model import parse_transaction
+from engine.policy.problems import Problem
+from engine.quote import Evaluator, Quote
+
+Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
+
+
+class Ledger:
+    """Durable points, tiers and history for every loaded programme."""
+
+    def __init__(
+        self,
+        database: Engine,
+        evaluators: Evaluators,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = database
+        self._evaluators = evaluators
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def evaluator(self, programme: str) -> Evaluator:
+        if callable(self._evaluators):
+            return self._evaluators(programme)
+        if programme not in self._evaluators:
+            raise UnknownProgramme(f"no programme '{programme}' is loaded")
+        return self._evaluators[programme]
+
+    # --- members -----------------------------------------------------------------------
+
+    def enrol(self, programme: str, member_id: str, profile: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or update a member's profile (tags, birthday, join date, contact, consent)."""
+        evaluator = self.evaluator(programme)
+        now = self.clock()
+        values = _profile_values(profile, now, evaluator)
+        with self.db.begin() as conn:
+            exists = conn.execute(
+                select(members.c.id).where(
+                    members.c.programme == programme, members.c.id == member_id
+                )
+            ).first()
+            if exists:
+                conn.execute(
+                    update(members)
+                    .where(members.c.programme == programme, members.c.id == member_id)
+                    .values(**values, updated_at=now)
+                )
+            else:
+                entry = evaluator.levels[0]["id"] if evaluator.levels else None
+                conn.execute(
+                    insert(members).values(
+                        programme=programme,
+                        id=member_id,
+                        tier=entry,
+                        tier_since=values["joined"],
+                        created_at=now,
+                        updated_at=now,
+                        balance=0,
+                        debt=0,
+                        qualifying_spend=0,
+                        **values,
+                    )
+                )
+                conn.execute(
+                    insert(tier_history).values(
+                        programme=programme,
+                        member_id=member_id,
+                        tier=entry,
+                        since=values["joined"],
+                        reason="enrolled",
+                        at=now,
+                    )
+                )
+        return {"member_id": member_id, "created": not exists}
+
+    # --- sales -------------------------------------------------------------------------
+
+    def quote(
+        self,
+        programme: str,
+        member_id: str,
+        body: Mapping[str, Any],
+        *,
+        at: datetime | None = None,
+        explain: bool = False,
+    ) -> Quote:
+        """A dry run on the stored member: nothing is written."""
+        evaluator = self.evaluator(programme)
+        transaction = parse_transaction(body, evaluator.currency)
+        with self.db.connect() as conn:
+            row = member_row(conn, programme, member_id)
+            member = load_member(conn, evaluator.document, row, at or transaction.at)
+        return evaluator.quote(member, transaction, at=at, explain=explain)
+
+    def commit_sale(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str | None = None
+    ) -> Outcome:
+        """Post a sale once; a retry with the same body gets the stored answer."""
+        evaluator = self.evaluator(programme)
+        transaction = parse_transaction(body, evaluator.currency)
+        digest = request_hash({"member_id": member_id, **body})
+        key = key or transaction.id
+        return self._once(
+            programme,
+            key,
+            digest,
+            lambda conn: self._post_sale(
+                conn, evaluator, member_id, transaction, body, key, digest
+            ),
+        )
+
+    def _post_sale(
+        self,
+        conn: Connection,
+        evaluator: Evaluator,
+        member_id: str,
+        transaction: Any,
+        body: Mapping[str, Any],
+        key: str,
+        digest: str,
+    ) -> Outcome:
+        programme = evaluator.programme.id
+        row = member_row(conn, programme, member_id, lock=True)
+        stored = replay(conn, programme, key, digest)
+        if stored:
+            return stored
+        member = load_member(conn, evaluator.document, row, transaction.at)
+        quote = evaluator.quote(member, transaction)
+        balance = post_quote(conn, evaluator, row, quote, transaction.at)
+        response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
+        record_transaction(
+            conn,
+            Record(
+                programme,
+                key,
+                "sale",
+                member_id,
+                digest,
+                jsonable(dict(body)),
+                response,
+                transaction.at,
+                quote.version,
+                points_earned=quote.earned.total,
+                points_redeemed=quote.redeemed_points,
+            ),
+            self.clock(),
+        )
+        return Outcome(response, 201)
+
+    def _once(
+        self, programme: str, key: str, digest: str, work: Callable[[Connection], Outcome]
+    ) -> Outcome:
+        """Run ``work`` in one transaction; a concurrent twin that won the race is replayed."""
+        try:
+            with self.db.begin() as conn:
+                return work(conn)
+        except IntegrityError:
+            with self.db.connect() as conn:
+                stored = replay(conn, programme, key, digest)
+            if stored is None:
+                raise
+            return stored
+
+
+def _profile_values(
+    profile: Mapping[str, Any], now: datetime, evaluator: Evaluator
+) -> dict[str, Any]:
+    problems = []
+    values: dict[str, Any] = {
+        "name": profile.get("name"),
+        "tags": dict(profile.get("tags", {})),
+        "contact": dict(profile.get("contact", {})),
+        "consent": dict(profile.get("consent", {})),
+    }
+    for field in ("birthday", "joined"):
+        text = profile.get(field)
+        try:
+            values[field] = date.fromisoformat(text) if text else None
+        except (TypeError, ValueError):
+            problems.append(Problem(f"'{text}' is not a date like 2026-11-24", (field,)))
+    if values.get("joined") is None:
+        values["joined"] = now.astimezone(evaluator.tz).date()
+    if problems:
+        raise InputError("the member profile is invalid", problems)
+    return values

@@ -1,0 +1,199 @@
+"""The ledger's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Points are integers, money is ``Numeric`` (exact on both backends), times are
+stored timezone-aware in UTC. The journal is append-only: balances are
+derived and cached, and ``ledger check`` proves the cache equals the journal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Moment(TypeDecorator[datetime]):
+    """An aware instant stored in UTC; SQLite keeps no zone, so it is put back on reading."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the ledger stores only timezone-aware times")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = String(128)
+MONEY = Numeric(18, 4)
+
+members = Table(
+    "members",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("name", String(256)),
+    Column("tags", JSON, nullable=False, default=dict),
+    Column("birthday", Date),
+    Column("joined", Date, nullable=False),
+    Column("contact", JSON, nullable=False, default=dict),  # channel -> address
+    Column("consent", JSON, nullable=False, default=dict),  # channel -> bool
+    Column("tier", String(64)),
+    Column("tier_since", Date),
+    Column("tier_valid_until", Date),
+    Column("qualifying_spend", MONEY, nullable=False, default=0),
+    Column("period_start", Date),  # the qualifying period qualifying_spend belongs to
+    Column("balance", BigInteger, nullable=False, default=0),  # sum of open lots - debt
+    Column("debt", BigInteger, nullable=False, default=0),  # clawed-back points not covered
+    Column("last_purchase_at", Moment()),
+    Column("last_activity_at", Moment()),
+    Column("merged_into", ID),
+    Column("created_at", Moment(), nullable=False),
+    Column("updated_at", Moment(), nullable=False),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("points", BigInteger, nullable=False),  # as earned
+    Column("points_left", BigInteger, nullable=False),
+    Column("earned_at", Moment(), nullable=False),
+    Column("expires_at", Moment()),
+    Column("pending_until", Moment()),
+    Column("transaction_id", ID),
+    ForeignKeyConstraint(["programme", "member_id"], ["members.programme", "members.id"]),
+    Index("ix_lots_open", "programme", "member_id", "expires_at"),
+    Index("ix_lots_expiry", "expires_at"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # earn burn refund clawback expire adjust merge
+    Column("points", BigInteger, nullable=False),  # signed
+    Column("lot_id", Integer),
+    Column("transaction_id", ID),
+    Column("at", Moment(), nullable=False),
+    Column("reason", Text),
+    Column("actor", String(128)),
+    Index("ix_journal_member", "programme", "member_id"),
+    Index("ix_journal_transaction", "programme", "transaction_id"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("id", ID, primary_key=True),  # the till's id, or the idempotency key
+    Column("kind", String(16), nullable=False),  # sale return redeem adjust member
+    Column("member_id", ID),
+    Column("request_hash", String(64), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("status", Integer, nullable=False, default=200),
+    Column("version", String(32)),
+    Column("original_id", ID),  # a return's sale
+    Column("points_earned", BigInteger, nullable=False, default=0),  # what the journal must show
+    Column("points_redeemed", BigInteger, nullable=False, default=0),
+    Column("at", Moment(), nullable=False),
+    Column("created_at", Moment(), nullable=False),
+    Index("ix_transactions_member", "programme", "member_id", "at"),
+)
+
+returned_lines = Table(
+    "returned_lines",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("line_id", ID, primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+tier_history = Table(
+    "tier_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("tier", String(64)),
+    Column("since", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("reason", Text, nullable=False),
+    Column("at", Moment(), nullable=False),
+    Index("ix_tier_history_member", "programme", "member_id"),
+)
+
+offer_uses = Table(
+    "offer_uses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("offer_id", String(64), nullable=False),
+    Column("transaction_id", ID, nullable=False),
+    Column("points", BigInteger, nullable=False, default=0),
+    Column("at", Moment(), nullable=False),
+    Column("reverted", Boolean, nullable=False, default=False),
+    Index("ix_offer_uses_member", "programme", "member_id", "offer_id"),
+)
+
+campaign_assignments = Table(
+    "campaign_assignments",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("campaign_id", String(64), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("group_id", String(64), nullable=False),  # or "holdout"
+    Column("assigned_at", Moment(), nullable=False),
+)
+
+period_points = Table(
+    "period_points",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("period", String(8), primary_key=True),  # day week month year
+    Column("starts", Date, primary_key=True),
+    Column("points", BigInteger, nullable=False, default=0),
+)
