@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 import pytest
+from sqlalchemy import func, select
 
 from engine.errors import ConflictError, RedemptionError, UnknownMember
 from engine.ledger.check import check
