@@ -6,7 +6,8 @@
     ├── RedemptionError          a redemption is refused (carries a stable ``code``)
     ├── UnknownError             something named does not exist
     │   ├── UnknownProgramme
-    │   └── UnknownMember
+    │   ├── UnknownMember
+    │   └── UnknownTransaction
     ├── ConflictError            the same id arrived again with a different body
     └── EngineError              the rules engine failed; a bug or a trap, never bad input
 
@@ -57,6 +58,10 @@ class UnknownProgramme(UnknownError):
 
 class UnknownMember(UnknownError):
     """No member has this id in this programme."""
+
+
+class UnknownTransaction(UnknownError):
+    """No stored sale has this id in this programme."""
 
 
 class ConflictError(LoyaltyError):

@@ -223,6 +223,7 @@ class Record:
     status: int = 201
     points_earned: int = 0
     points_redeemed: int = 0
+    points_settled: int = 0
 
 
 def record_transaction(conn: Connection, record: Record, now: datetime) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
+from engine.ledger import returns
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row
@@ -164,6 +165,66 @@ class Ledger:
                 quote.version,
                 points_earned=quote.earned.total,
                 points_redeemed=quote.redeemed_points,
+            ),
+            self.clock(),
+        )
+        return Outcome(response, 201)
+
+    # --- returns -----------------------------------------------------------------------
+
+    def return_items(
+        self, programme: str, sale_id: str, body: Mapping[str, Any], *, key: str | None = None
+    ) -> Outcome:
+        """Return all of a sale (no ``lines``) or some lines and quantities of it."""
+        evaluator = self.evaluator(programme)
+        return_id, at, requested = returns.parse_return(body)
+        digest = request_hash({"sale_id": sale_id, **body})
+        key = key or return_id
+        return self._once(
+            programme,
+            key,
+            digest,
+            lambda conn: self._post_return(
+                conn, evaluator, sale_id, requested, at, body, key, digest
+            ),
+        )
+
+    def _post_return(
+        self,
+        conn: Connection,
+        evaluator: Evaluator,
+        sale_id: str,
+        requested: list[returns.ReturnedLine] | None,
+        at: datetime,
+        body: Mapping[str, Any],
+        key: str,
+        digest: str,
+    ) -> Outcome:
+        programme = evaluator.programme.id
+        sale = returns.load_sale(conn, programme, sale_id)
+        row = member_row(conn, programme, sale["member_id"], lock=True)
+        stored = replay(conn, programme, key, digest)
+        if stored:
+            return stored
+        plan = returns.plan(conn, evaluator, sale, requested)
+        settled = returns.settle(conn, evaluator, sale, row, plan, key, at)
+        response = returns.response(evaluator, sale, plan, settled, key)
+        record_transaction(
+            conn,
+            Record(
+                programme,
+                key,
+                "return",
+                sale["member_id"],
+                digest,
+                jsonable(dict(body)),
+                response,
+                at,
+                evaluator.programme.version,
+                original_id=sale_id,
+                points_earned=-(plan.claw - settled.money_points),
+                points_redeemed=-plan.refund,
+                points_settled=settled.money_points,
             ),
             self.clock(),
         )

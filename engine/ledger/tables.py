@@ -136,6 +136,7 @@ transactions = Table(
     Column("original_id", ID),  # a return's sale
     Column("points_earned", BigInteger, nullable=False, default=0),  # what the journal must show
     Column("points_redeemed", BigInteger, nullable=False, default=0),
+    Column("points_settled", BigInteger, nullable=False, default=0),  # clawback paid in money
     Column("at", Moment(), nullable=False),
     Column("created_at", Moment(), nullable=False),
     Index("ix_transactions_member", "programme", "member_id", "at"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 12:38:12.593082
+Create Date: 2026-11-24 12:41:41.064881
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def upgrade() -> None:
         sa.Column("original_id", sa.String(length=128), nullable=True),
         sa.Column("points_earned", sa.BigInteger(), nullable=False),
         sa.Column("points_redeemed", sa.BigInteger(), nullable=False),
+        sa.Column("points_settled", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("programme", "id", name=op.f("pk_transactions")),

@@ -1,0 +1,466 @@
+"""Returns against an earlier sale, whole or by line and quantity.
+
+Points earned on the returned part are clawed back and redeemed points are
+refunded to the lots they came from (so they keep their expiry). Both use
+cumulative proportional rounding: after any series of partial returns the
+totals are what the same items returned at once would give, and a complete
+return takes back exactly what the sale earned. A clawback the sale's own
+lot cannot cover is taken from other lots, then becomes debt
+(``expiry.clawback: negative_balance``, the default) or is deducted from the
+money refunded (``deduct_money``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from engine.errors import InputError, UnknownTransaction
+from engine.ledger.postings import change_tier
+from engine.ledger.state import member_row
+from engine.ledger.tables import journal, lots, members, offer_uses, returned_lines, transactions
+from engine.money import from_minor, to_minor
+from engine.points import redemption_value
+from engine.policy.problems import Problem
+from engine.quote import Evaluator
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Share:
+    """What the returned items were worth in the sale (minor units) and of its totals."""
+
+    payable: int  # money paid for the returned items
+    redeemed: int  # points' money value on the returned items
+    qualifying: int  # money paid on returned items that counted toward the tier
+
+
+def load_sale(conn: Connection, programme: str, sale_id: str) -> RowMapping:
+    row = (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.programme == programme,
+                transactions.c.id == sale_id,
+                transactions.c.kind == "sale",
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise UnknownTransaction(f"no sale '{sale_id}' in programme '{programme}'")
+    return row
+
+
+def parse_return(body: Mapping[str, Any]) -> tuple[str, datetime, list[ReturnedLine] | None]:
+    problems = []
+    if not isinstance(body.get("id"), str) or not body["id"]:
+        problems.append(Problem("missing required field 'id' (the return's own id)", ()))
+    at = _moment(body.get("at"), problems)
+    lines = None
+    if "lines" in body:
+        lines = [_returned_line(item, i, problems) for i, item in enumerate(body["lines"] or [])]
+    if problems:
+        raise InputError("the return is invalid", problems)
+    return body["id"], at, lines
+
+
+def _moment(text: Any, problems: list[Problem]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        problems.append(Problem("'at' must be a date and time with offset", ("at",)))
+        return datetime.min
+    if moment.tzinfo is None:
+        problems.append(Problem(f"'{text}' has no time zone offset", ("at",)))
+    return moment
+
+
+def _returned_line(item: Any, index: int, problems: list[Problem]) -> ReturnedLine:
+    path = ("lines", index)
+    if not isinstance(item, Mapping) or not isinstance(item.get("line_id"), str):
+        problems.append(Problem("each returned line needs a line_id", path))
+        return ReturnedLine("", 0)
+    quantity = item.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        problems.append(
+            Problem("quantity must be a whole number of at least 1", (*path, "quantity"))
+        )
+        return ReturnedLine(item["line_id"], 0)
+    return ReturnedLine(item["line_id"], quantity)
+
+
+def remaining_quantities(conn: Connection, programme: str, sale: RowMapping) -> dict[str, int]:
+    sold = {line["id"]: line["quantity"] for line in sale["request"]["lines"]}
+    rows = conn.execute(
+        select(returned_lines.c.line_id, returned_lines.c.quantity).where(
+            returned_lines.c.programme == programme, returned_lines.c.sale_id == sale["id"]
+        )
+    )
+    for line_id, quantity in rows:
+        sold[line_id] -= quantity
+    return sold
+
+
+def check_quantities(requested: Sequence[ReturnedLine], left: Mapping[str, int]) -> None:
+    problems = []
+    for index, line in enumerate(requested):
+        if line.line_id not in left:
+            problems.append(
+                Problem(f"the sale has no line '{line.line_id}'", ("lines", index, "line_id"))
+            )
+        elif line.quantity > left[line.line_id]:
+            problems.append(
+                Problem(
+                    f"only {left[line.line_id]} of line '{line.line_id}' can still be returned",
+                    ("lines", index, "quantity"),
+                )
+            )
+    if problems:
+        raise InputError("the return is invalid", problems)
+
+
+def returned_share(evaluator: Evaluator, sale: RowMapping, counts: Mapping[str, int]) -> Share:
+    """The money value of ``counts`` (line id → quantity) within the stored quote."""
+    sold = {line["id"]: line["quantity"] for line in sale["request"]["lines"]}
+    excluded = evaluator.document["earn"].get("exclude", {})
+    payable = redeemed = qualifying = Fraction(0)
+    for line in sale["response"]["lines"]:
+        part = Fraction(counts.get(line["id"], 0), sold[line["id"]])
+        line_payable = part * to_minor(Decimal(line["payable"]), evaluator.currency)
+        payable += line_payable
+        redeemed += part * to_minor(Decimal(line["redeemed_value"]), evaluator.currency)
+        counted = line["category"] not in excluded.get("categories", ()) and line[
+            "sku"
+        ] not in excluded.get("skus", ())
+        qualifying += line_payable if counted else 0
+    return Share(_half_up(payable), _half_up(redeemed), _half_up(qualifying))
+
+
+def _half_up(value: Fraction) -> int:
+    return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
+
+
+def cumulative_points(total: int, part: int, whole: int) -> int:
+    """Points for ``part`` of ``whole`` when ``total`` belong to the whole (half up)."""
+    return 0 if whole == 0 else _half_up(Fraction(total * part, whole))
+
+
+def refund_lots(
+    conn: Connection, sale: RowMapping, points: int, return_id: str, at: datetime
+) -> None:
+    """Give redeemed points back to the lots they came from, latest-expiring first."""
+    taken = list(reversed(sale["response"]["redemption"]["lots"]))
+    for entry in taken:
+        if points <= 0:
+            return
+        back = min(points, entry["points"])
+        lot_id = int(entry["lot_id"])
+        conn.execute(
+            update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left + back)
+        )
+        conn.execute(
+            insert(journal).values(
+                programme=sale["programme"],
+                member_id=sale["member_id"],
+                kind="refund",
+                points=back,
+                lot_id=lot_id,
+                transaction_id=return_id,
+                at=at,
+            )
+        )
+        points -= back
+
+
+def claw_back(conn: Connection, sale: RowMapping, points: int, return_id: str, at: datetime) -> int:
+    """Take points back: the sale's own lot first, then the member's other lots.
+
+    Returns the shortfall that no lot could cover.
+    """
+    candidates = conn.execute(
+        select(lots.c.id, lots.c.points_left)
+        .where(
+            lots.c.programme == sale["programme"],
+            lots.c.member_id == sale["member_id"],
+            lots.c.points_left > 0,
+        )
+        .order_by((lots.c.transaction_id == sale["id"]).desc(), lots.c.expires_at, lots.c.id)
+    ).all()
+    for lot_id, left in candidates:
+        if points == 0:
+            break
+        take = min(points, left)
+        conn.execute(
+            update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left - take)
+        )
+        conn.execute(
+            insert(journal).values(
+                programme=sale["programme"],
+                member_id=sale["member_id"],
+                kind="clawback",
+                points=-take,
+                lot_id=lot_id,
+                transaction_id=return_id,
+                at=at,
+            )
+        )
+        points -= take
+    return points
+
+
+def previous_returns(conn: Connection, programme: str, sale_id: str) -> tuple[int, int]:
+    """Points already clawed back and refunded by earlier returns of this sale."""
+    row = conn.execute(
+        select(
+            func.coalesce(
+                func.sum(transactions.c.points_earned - transactions.c.points_settled), 0
+            ),
+            func.coalesce(func.sum(transactions.c.points_redeemed), 0),
+        ).where(
+            transactions.c.programme == programme,
+            transactions.c.original_id == sale_id,
+            transactions.c.kind == "return",
+        )
+    ).one()
+    return -int(row[0]), -int(row[1])
+
+
+def record_lines(
+    conn: Connection,
+    programme: str,
+    sale_id: str,
+    counts: Mapping[str, int],
+    left: Mapping[str, int],
+    sold: Mapping[str, int],
+) -> None:
+    dialect_insert = _upsert(conn)
+    for line_id, quantity in counts.items():
+        if quantity:
+            total = sold[line_id] - left[line_id] + quantity
+            statement = dialect_insert(returned_lines).values(
+                programme=programme, sale_id=sale_id, line_id=line_id, quantity=total
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["programme", "sale_id", "line_id"], set_={"quantity": total}
+                )
+            )
+
+
+def _upsert(conn: Connection) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+
+
+def money_for_points(evaluator: Evaluator, points: int) -> Decimal:
+    burn = evaluator.document.get("burn")
+    if not burn or points <= 0:
+        return Decimal(0)
+    return redemption_value(points, burn["points"], Decimal(burn["worth"]), evaluator.currency)
+
+
+def revert_offer_uses(conn: Connection, programme: str, sale_id: str) -> None:
+    conn.execute(
+        update(offer_uses)
+        .where(offer_uses.c.programme == programme, offer_uses.c.transaction_id == sale_id)
+        .values(reverted=True)
+    )
+
+
+def reconsider_tier(
+    conn: Connection,
+    evaluator: Evaluator,
+    sale: RowMapping,
+    spend: Decimal,
+    today: Any,
+    at: datetime,
+) -> str | None:
+    """Undo an upgrade the sale caused if the spend left no longer reaches it."""
+    tier = sale["response"]["tier"]
+    row = member_row(conn, sale["programme"], sale["member_id"])
+    threshold = evaluator.thresholds.get(tier["after"])
+    if (
+        not tier["upgraded"]
+        or row["tier"] != tier["after"]
+        or threshold is None
+        or spend >= threshold
+    ):
+        return row["tier"]
+    values = change_tier(
+        conn,
+        evaluator,
+        row,
+        tier["before"],
+        today,
+        at,
+        "downgrade: a return took qualifying spend below the threshold",
+    )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == row["programme"], members.c.id == row["id"])
+        .values(**values)
+    )
+    return tier["before"]
+
+
+def from_cents(evaluator: Evaluator, minor: int) -> Decimal:
+    return from_minor(minor, evaluator.currency)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a return changes, computed before anything is written."""
+
+    counts: dict[str, int]  # line id → quantity returned now
+    left: dict[str, int]  # line id → quantity returnable before this return
+    sold: dict[str, int]
+    claw: int  # points to take back now
+    refund: int  # redeemed points to give back now
+    money: int  # money refunded for the items (minor units)
+    qualifying: int  # qualifying spend removed (minor units)
+    complete: bool  # nothing of the sale is left after this return
+
+
+@dataclass(frozen=True)
+class Settled:
+    balance: int
+    debt_added: int
+    money_points: int  # clawback shortfall settled in money
+    money_deducted: Decimal
+    tier: str | None
+
+
+def plan(
+    conn: Connection, evaluator: Evaluator, sale: RowMapping, requested: list[ReturnedLine] | None
+) -> Plan:
+    left = remaining_quantities(conn, sale["programme"], sale)
+    sold = {line["id"]: line["quantity"] for line in sale["request"]["lines"]}
+    items = (
+        requested if requested is not None else [ReturnedLine(k, v) for k, v in left.items() if v]
+    )
+    check_quantities(items, left)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.line_id] = counts.get(item.line_id, 0) + item.quantity
+    check_quantities([ReturnedLine(k, v) for k, v in counts.items()], left)
+    if not any(counts.values()):
+        raise InputError(
+            "the return is invalid", [Problem("nothing of this sale is left to return", ())]
+        )
+    before = {k: sold[k] - left[k] for k in sold}
+    after = {k: before[k] + counts.get(k, 0) for k in sold}
+    whole, done, now = (returned_share(evaluator, sale, c) for c in (sold, after, before))
+    clawed, refunded = previous_returns(conn, sale["programme"], sale["id"])
+    value = lambda s: s.payable + s.redeemed  # noqa: E731 - the items' value after discounts
+    earned = sale["response"]["points"]["total"]
+    redeemed = sale["response"]["redemption"]["points"]
+    return Plan(
+        counts=counts,
+        left=left,
+        sold=sold,
+        claw=cumulative_points(earned, value(done), value(whole)) - clawed,
+        refund=cumulative_points(redeemed, done.redeemed, whole.redeemed) - refunded,
+        money=done.payable - now.payable,
+        qualifying=done.qualifying - now.qualifying,
+        complete=all(after[k] == sold[k] for k in sold),
+    )
+
+
+def settle(
+    conn: Connection,
+    evaluator: Evaluator,
+    sale: RowMapping,
+    row: RowMapping,
+    plan: Plan,
+    return_id: str,
+    at: datetime,
+) -> Settled:
+    """Write the return: refunds, clawbacks, spend, tier and returned quantities."""
+    refund_lots(conn, sale, plan.refund, return_id, at)
+    shortfall = claw_back(conn, sale, plan.claw, return_id, at)
+    debt, money_points = _cover(conn, evaluator, sale, shortfall, return_id, at)
+    balance = row["balance"] + plan.refund - plan.claw + money_points
+    spend = max(
+        Decimal(row["qualifying_spend"]) - from_cents(evaluator, plan.qualifying), Decimal(0)
+    )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == row["programme"], members.c.id == row["id"])
+        .values(
+            balance=balance,
+            debt=row["debt"] + debt,
+            qualifying_spend=spend,
+            last_activity_at=at,
+            updated_at=at,
+        )
+    )
+    today = at.astimezone(evaluator.tz).date()
+    tier = reconsider_tier(conn, evaluator, sale, spend, today, at)
+    if plan.complete:
+        revert_offer_uses(conn, sale["programme"], sale["id"])
+    record_lines(conn, sale["programme"], sale["id"], plan.counts, plan.left, plan.sold)
+    return Settled(balance, debt, money_points, money_for_points(evaluator, money_points), tier)
+
+
+def _cover(
+    conn: Connection,
+    evaluator: Evaluator,
+    sale: RowMapping,
+    shortfall: int,
+    return_id: str,
+    at: datetime,
+) -> tuple[int, int]:
+    """A shortfall becomes debt (journalled) or is settled in money (not journalled)."""
+    if shortfall == 0:
+        return 0, 0
+    if evaluator.document.get("expiry", {}).get("clawback") == "deduct_money":
+        return 0, shortfall
+    conn.execute(
+        insert(journal).values(
+            programme=sale["programme"],
+            member_id=sale["member_id"],
+            kind="clawback",
+            points=-shortfall,
+            transaction_id=return_id,
+            at=at,
+            reason="points already spent: owed as debt",
+        )
+    )
+    return shortfall, 0
+
+
+def response(
+    evaluator: Evaluator, sale: RowMapping, plan: Plan, settled: Settled, return_id: str
+) -> dict[str, Any]:
+    money = from_cents(evaluator, plan.money) - settled.money_deducted
+    return {
+        "status": "returned",
+        "return_id": return_id,
+        "sale_id": sale["id"],
+        "programme": evaluator.programme.id,
+        "version": evaluator.programme.version,
+        "lines": [{"line_id": k, "quantity": v} for k, v in plan.counts.items() if v],
+        "refund": {
+            "money": str(max(money, Decimal(0))),
+            "money_deducted_for_spent_points": str(settled.money_deducted),
+            "points_refunded": plan.refund,
+            "points_clawed_back": plan.claw,
+            "debt_added": settled.debt_added,
+        },
+        "complete": plan.complete,
+        "balance_after": settled.balance,
+        "tier_after": settled.tier,
+    }
