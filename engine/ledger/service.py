@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import returns
+from engine.ledger import adjustments, returns
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row
@@ -229,6 +229,108 @@ class Ledger:
             self.clock(),
         )
         return Outcome(response, 201)
+
+    # --- adjustments, redemptions, merges ----------------------------------------------
+
+    def adjust(
+        self, programme: str, member_id: str, points: int, *, reason: str, actor: str, key: str
+    ) -> Outcome:
+        """Add (positive) or remove (negative) points by hand, with a reason and an actor."""
+        evaluator = self.evaluator(programme)
+        if isinstance(points, bool) or not isinstance(points, int) or points == 0 or not reason:
+            raise InputError(
+                "the adjustment is invalid",
+                [Problem("points must be a non-zero whole number, with a reason", ("points",))],
+            )
+        body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
+        digest = request_hash(body)
+
+        def work(conn: Connection) -> Outcome:
+            row = member_row(conn, programme, member_id, lock=True)
+            stored = replay(conn, programme, key, digest)
+            if stored:
+                return stored
+            now = self.clock()
+            change = adjustments.credit if points > 0 else adjustments.debit
+            balance = change(conn, evaluator, row, abs(points), key, now, reason, actor)
+            response = {
+                "status": "adjusted",
+                "member_id": member_id,
+                "points": points,
+                "reason": reason,
+                "actor": actor,
+                "balance_after": balance,
+            }
+            record_transaction(
+                conn, Record(programme, key, "adjust", member_id, digest, body, response, now), now
+            )
+            return Outcome(response, 201)
+
+        return self._once(programme, key, digest, work)
+
+    def redeem(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
+    ) -> Outcome:
+        """Spend points outside a sale: ``{"points": n}`` or ``{"reward": id}`` (a voucher)."""
+        evaluator = self.evaluator(programme)
+        digest = request_hash({"member_id": member_id, **body})
+
+        def work(conn: Connection) -> Outcome:
+            row = member_row(conn, programme, member_id, lock=True)
+            stored = replay(conn, programme, key, digest)
+            if stored:
+                return stored
+            now = self.clock()
+            response = adjustments.redeem(conn, evaluator, row, dict(body), key, now)
+            record = Record(
+                programme,
+                key,
+                "redeem",
+                member_id,
+                digest,
+                jsonable(dict(body)),
+                response,
+                now,
+                evaluator.programme.version,
+                points_redeemed=response["points"],
+            )
+            record_transaction(conn, record, now)
+            return Outcome(response, 201)
+
+        return self._once(programme, key, digest, work)
+
+    def merge(
+        self, programme: str, source_id: str, target_id: str, *, actor: str, key: str
+    ) -> Outcome:
+        """Fold a duplicate member into another: points, debt, spend and campaign groups move."""
+        self.evaluator(programme)
+        if source_id == target_id:
+            raise InputError(
+                "the merge is invalid", [Problem("a member cannot be merged into itself", ())]
+            )
+        body = {"source": source_id, "target": target_id, "actor": actor}
+        digest = request_hash(body)
+
+        def work(conn: Connection) -> Outcome:
+            first, second = sorted((source_id, target_id))  # lock in one order: no deadlock
+            rows = {m: member_row(conn, programme, m, lock=True) for m in (first, second)}
+            stored = replay(conn, programme, key, digest)
+            if stored:
+                return stored
+            now = self.clock()
+            balance = adjustments.merge(conn, rows[source_id], rows[target_id], key, now, actor)
+            response = {
+                "status": "merged",
+                "source": source_id,
+                "target": target_id,
+                "balance_after": balance,
+            }
+            record_transaction(
+                conn, Record(programme, key, "merge", target_id, digest, body, response, now), now
+            )
+            return Outcome(response, 201)
+
+        return self._once(programme, key, digest, work)
 
     def _once(
         self, programme: str, key: str, digest: str, work: Callable[[Connection], Outcome]
