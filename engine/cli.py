@@ -21,6 +21,7 @@ from engine.model import parse_member, parse_transaction
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
 from engine.policy.problems import Problem, render_path
 from engine.quote import Evaluator
+from engine.scenarios import run_scenarios
 
 EXIT_INVALID = 1
 
@@ -207,3 +208,35 @@ def _summary_line(programme: Programme) -> str:
         f"{programme.ruleset_name}  {meta['name']} ({meta['currency']}, {meta['timezone']})  "
         f"tiers: {' < '.join(tiers) or '-'}  " + "  ".join(f"{k}: {n}" for k, n in counts.items())
     )
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--matcher", type=click.Choice(["durable", "python"]), default="durable", show_default=True
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json (files, scenarios, mismatches and problems) for CI",
+)
+def scenario_tests(paths: Sequence[str], matcher: str, output: str) -> None:
+    """Run the scenario files under PATHS and report every mismatch, field by field.
+
+    PATHS are scenario files, or folders searched for YAML files in scenarios/ folders
+    (rules/README.md, "Scenarios"). Exits 0 when every scenario passes, 1 when any fails
+    or any file is invalid.
+    """
+    report = run_scenarios(paths, matcher=matcher)  # type: ignore[arg-type]
+    if output == "json":
+        click.echo(json.dumps(report.as_record(), indent=2, ensure_ascii=False))
+    else:
+        _print_problems(report.problems)
+        colours = {"passed": None, "failed": "red", "invalid": "red"}
+        for text, status in report.text_lines():
+            click.secho(text, fg=colours[status])
+        click.secho(report.summary(), fg="green" if report.ok else "red")
+    sys.exit(0 if report.ok else EXIT_INVALID)

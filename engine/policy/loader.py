@@ -96,7 +96,11 @@ def _discover(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     for given in paths:
         path = FsPath(given)
         if path.is_dir():
-            found += sorted(str(p) for p in path.rglob("*") if p.suffix in YAML_SUFFIXES)
+            found += sorted(  # files in a scenarios/ folder are for `loyalty test`
+                str(p)
+                for p in path.rglob("*")
+                if p.suffix in YAML_SUFFIXES and "scenarios" not in p.relative_to(path).parts[:-1]
+            )
         else:
             found.append(str(path))
     return list(dict.fromkeys(_display(f) for f in found))
