@@ -11,8 +11,10 @@ Each ``match`` call is one durable-rules session, guarded against the engine's t
   which no action ever started is a SIGSEGV; the state is deleted only once it has fired;
 * ``delete_state`` in ``finally``, so sessions never pile up to the 1024-per-ruleset cap;
 * exceptions swallowed by durable-rules' action runner are raised as ``EngineError``;
-* fact ids unique per session ("t", "m", "l<position>", "end"); the definition is copied
-  before ``set_rulesets`` (it deletes ``run`` from the dict it is given).
+* fact ids unique per session ("t<group>", "m<group>", "l<group>.<position>", "end");
+* the definition is copied before ``set_rulesets`` (it deletes ``run`` from its input);
+* durable-rules' own limits (hang past 512 tests under a node, 32 expressions per pattern,
+  64 pending alpha nodes per fact...) are kept by ``network.py`` before the engine is called.
 
 Names: registering a name twice in one process is impossible in durable-rules. Asking again
 for a name with the same compiled rules returns the existing matcher; asking for it with
@@ -34,7 +36,7 @@ from durable import engine as durable_engine
 
 from engine.errors import EngineError
 from engine.rules.facts import Facts
-from engine.rules.matching import Match
+from engine.rules.matching import Match, ordered
 from engine.rules.network import (
     END,
     KIND,
@@ -45,11 +47,13 @@ from engine.rules.network import (
     TRANSACTION,
     CompiledRuleset,
     compile_ruleset,
+    kind_of,
     tag_field,
 )
 from engine.rules.tree import Condition
 
-_RESULT_OK, _RESULT_NOT_HANDLED = 0, 1  # "not handled": some fact matched no pattern; fine
+# "Not handled" only means some fact matched no pattern; "observed" means a reused fact id.
+_RESULT_OK, _RESULT_NOT_HANDLED, _RESULT_OBSERVED = 0, 1, 2
 _LOCK = threading.Lock()
 _HOST: _QuietHost | None = None
 _MATCHERS: dict[str, DurableMatcher] = {}
@@ -85,7 +89,10 @@ def _host() -> _QuietHost:
 
 
 class DurableMatcher:
-    """Build through ``build_matcher("durable", ...)``; construction must hold the lock."""
+    """Build through ``build_matcher("durable", ...)``; construction must hold the lock.
+
+    Thread-safe: evaluations are serialised by the process-wide lock.
+    """
 
     def __init__(self, name: str, compiled: CompiledRuleset, host: _QuietHost) -> None:
         self.name = name
@@ -134,12 +141,13 @@ class DurableMatcher:
         finally:
             self._close(sid)
         if code not in (_RESULT_OK, _RESULT_NOT_HANDLED):
-            raise EngineError(f"durable-rules returned {code} for a session of {self.name!r}")
+            reason = "a fact id was seen twice" if code == _RESULT_OBSERVED else f"code {code}"
+            raise EngineError(f"durable-rules refused facts of {self.name!r}: {reason}")
         if failure:
             raise EngineError(f"a durable-rules action failed in {self.name!r}: {failure}")
         if not self._sentinel_fired:
             raise EngineError(f"the sentinel rule of {self.name!r} did not fire")
-        return sorted(set(self._found))
+        return ordered(self._found)
 
     def _run_actions(self, state_handle: int) -> str | None:
         outcome: dict[str, Any] = {}
@@ -158,7 +166,10 @@ class DurableMatcher:
         if not self._sentinel_fired:
             self._start_pending_actions()
         if self._sentinel_fired:
-            self._ruleset.delete_state(sid)
+            try:
+                self._ruleset.delete_state(sid)
+            except Exception as error:
+                raise EngineError(f"durable-rules kept session {sid} of {self.name!r}") from error
         # Otherwise the session does not exist or never started an action: deleting it
         # would be a SIGSEGV; leaving it costs one of 1024 slots, and match() raises.
 
@@ -183,14 +194,20 @@ def _documents(compiled: CompiledRuleset, facts: Facts, sid: str) -> list[dict[s
     # that fails on a later fact still leaves a session that can be safely deleted.
     documents = [{"sid": sid, "id": END, KIND: END}]
     transaction = _project(facts.transaction, compiled.transaction_fields)
-    documents.append({**transaction, "sid": sid, "id": "t", KIND: TRANSACTION})
     member = _project(facts.member, compiled.member_fields)
     member.update(_tags(facts.member, compiled.tag_names))
-    documents.append({**member, "sid": sid, "id": "m", KIND: MEMBER})
-    if compiled.line_fields:
-        for position, line in enumerate(facts.lines):
-            fields = _project(line, compiled.line_fields)
-            documents.append({**fields, "sid": sid, "id": f"l{position}", KIND: LINE})
+    lines = [_project(line, compiled.line_fields) for line in facts.lines]
+    for group in range(compiled.groups):
+        documents.append(
+            {**transaction, "sid": sid, "id": f"t{group}", KIND: kind_of(TRANSACTION, group)}
+        )
+        documents.append({**member, "sid": sid, "id": f"m{group}", KIND: kind_of(MEMBER, group)})
+        line_kind = kind_of(LINE, group)
+        if compiled.line_fields:
+            documents += [
+                {**fields, "sid": sid, "id": f"l{group}.{position}", KIND: line_kind}
+                for position, fields in enumerate(lines)
+            ]
     return documents
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -22,6 +22,15 @@ class Match:
 
     rule_id: str
     lines: tuple[int, ...] = ()
+
+
+def ordered(matches: Iterable[Match]) -> list[Match]:
+    """Sorted and without duplicates (keyed: the dataclass's own ``__lt__`` is far slower)."""
+    return sorted(set(matches), key=_key)
+
+
+def _key(match: Match) -> tuple[str, tuple[int, ...]]:
+    return match.rule_id, match.lines
 
 
 class Matcher(Protocol):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.rules.facts import Facts
-from engine.rules.matching import Match
+from engine.rules.matching import Match, ordered
 from engine.rules.tree import TAG_PREFIX, Condition, Scalar, Test
 
 Record = Mapping[str, Any]
@@ -134,10 +134,6 @@ def _distinct(candidates: list[list[int]], chosen: tuple[int, ...]) -> Iterator[
             yield from _distinct(candidates, (*chosen, index))
 
 
-def _order(match: Match) -> tuple[str, tuple[int, ...]]:
-    return match.rule_id, match.lines  # the dataclass's own __lt__ is several times slower
-
-
 class PythonMatcher:
     """Closures compiled once from the rule tree; thread-safe (no shared mutable state)."""
 
@@ -149,4 +145,4 @@ class PythonMatcher:
         found: set[Match] = set()
         for rule in self._rules:
             rule.collect(facts, found)
-        return sorted(found, key=_order)
+        return ordered(found)

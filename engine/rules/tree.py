@@ -89,6 +89,8 @@ _KIND_WORDS: Mapping[Kind, str] = MappingProxyType(
 class Test:
     """One comparison on one fact field."""
 
+    __test__ = False  # pytest would try to collect a class named Test wherever it is imported
+
     field: str
     op: str
     value: Value

@@ -1,0 +1,89 @@
+"""Facts are validated once so both matchers compare values of the same type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.errors import InputError
+from engine.rules import Facts
+from tests.rules.helpers import facts, line
+
+
+def refused(**parts: Any) -> list[dict[str, str]]:
+    with pytest.raises(InputError) as raised:
+        facts(**parts)
+    return raised.value.problems
+
+
+def test_well_typed_facts_are_accepted_and_lines_become_a_tuple() -> None:
+    built = Facts({"amount": 1}, {"tier": "gold"}, [line(0)])  # type: ignore[arg-type]
+    assert built.lines == (line(0),)
+
+
+def test_a_float_amount_is_refused() -> None:
+    assert refused(transaction={"amount": 12.5}) == [
+        {"path": "transaction.amount", "message": "expected int, got float 12.5"}
+    ]
+
+
+def test_a_boolean_where_a_number_belongs_is_refused() -> None:
+    assert refused(member={"balance": True}) == [
+        {"path": "member.balance", "message": "expected int, got bool True"}
+    ]
+
+
+def test_a_number_where_text_belongs_is_refused() -> None:
+    assert refused(lines=[line(0, sku=101)])[0]["path"] == "lines[0].sku"  # type: ignore[arg-type]
+
+
+def test_a_flag_must_be_a_boolean() -> None:
+    assert refused(member={"birthday_today": 1})[0]["path"] == "member.birthday_today"
+
+
+def test_an_unknown_weekday_is_refused() -> None:
+    assert refused(transaction={"weekday": "Tuesday"}) == [
+        {
+            "path": "transaction.weekday",
+            "message": "expected one of mon, tue, wed, thu, fri, sat, sun, got 'Tuesday'",
+        }
+    ]
+
+
+def test_numbers_beyond_what_json_carries_exactly_are_refused() -> None:
+    assert refused(member={"balance": 2**60})[0]["message"] == f"{2**60} is too large"
+
+
+def test_text_that_cannot_be_encoded_is_refused() -> None:
+    assert refused(transaction={"store": "s\ud800"})[0]["message"] == "'s\\ud800' is not valid text"
+
+
+def test_every_line_needs_a_unique_index() -> None:
+    problems = refused(lines=[line(0), line(0), {"sku": "x"}])
+    assert problems == [
+        {"path": "lines[1].index", "message": "index 0 is used by another line"},
+        {"path": "lines[2].index", "message": "every line needs its index"},
+    ]
+
+
+def test_tags_are_lists_of_text() -> None:
+    problems = refused(member={"tags": {"gender": "female", "age": ["18-24", 3]}})
+    assert problems == [
+        {"path": "member.tags.gender", "message": "expected a list of text values"},
+        {"path": "member.tags.age[1]", "message": "expected str, got int 3"},
+    ]
+
+
+def test_none_means_absent_and_is_accepted() -> None:
+    assert facts(member={"campaign_group": None, "days_since_last_purchase": None})
+
+
+def test_a_block_that_is_not_a_mapping_is_refused() -> None:
+    with pytest.raises(InputError) as raised:
+        Facts([], {}, ())  # type: ignore[arg-type]
+    assert raised.value.problems == [{"path": "transaction", "message": "expected a mapping"}]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert facts(transaction={"currency": "CNY", "ratio": 0.5})
