@@ -1,0 +1,30 @@
+"""The HTTP edge: a thin Flask app that turns requests into engine calls.
+
+``create_app`` builds everything (database, programmes, ledger) inside the
+process that serves, so gunicorn workers each get their own durable-rules
+host after the fork.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from api import errors, health, logs, members, policies, sales
+from api.services import Services
+from api.settings import Settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The loyalty-rules API. ``config`` overrides settings read from the environment."""
+    app = Flask(__name__)
+    settings = Settings.from_env(config or {})
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["loyalty"] = Services.start(settings)
+    errors.init_app(app)
+    logs.init_app(app)
+    for blueprint in (health.bp, policies.bp, sales.bp, members.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -190,7 +190,10 @@ class Evaluator:
         self.currency = currency(document["programme"]["currency"])
         self.tz = zone(document["programme"]["timezone"])
         self.levels = document.get("tiers", {}).get("levels", [])
-        self.thresholds = thresholds(self.levels, resolved_thresholds or {})
+        self.thresholds = {
+            tier: amount.quantize(self.currency.quantum)
+            for tier, amount in thresholds(self.levels, resolved_thresholds or {}).items()
+        }
         self.offers = compile_offers(document, self.tz)
         conditions = [
             parse_when(o.condition_id, o.when, currency_exponent=self.currency.exponent)

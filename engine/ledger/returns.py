@@ -268,7 +268,7 @@ def _upsert(conn: Connection) -> Any:
 def money_for_points(evaluator: Evaluator, points: int) -> Decimal:
     burn = evaluator.document.get("burn")
     if not burn or points <= 0:
-        return Decimal(0)
+        return Decimal(0).quantize(evaluator.currency.quantum)
     return redemption_value(points, burn["points"], Decimal(burn["worth"]), evaluator.currency)
 
 

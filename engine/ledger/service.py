@@ -23,6 +23,7 @@ from engine.ledger.state import load_member, member_row
 from engine.ledger.tables import members, tier_history
 from engine.model import parse_transaction
 from engine.policy.problems import Problem
+from engine.policy.schema import schema_problems
 from engine.quote import Evaluator, Quote
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
@@ -347,9 +348,12 @@ class Ledger:
             return stored
 
 
-def _profile_values(
-    profile: Mapping[str, Any], now: datetime, evaluator: Evaluator
-) -> dict[str, Any]:
+def _profile_values(profile: Any, now: datetime, evaluator: Evaluator) -> dict[str, Any]:
+    if not isinstance(profile, Mapping):
+        raise InputError("the member profile is invalid", [Problem("expected a JSON object", ())])
+    shape = list(schema_problems(dict(profile), "member-profile"))
+    if shape:
+        raise InputError("the member profile is invalid", shape)
     problems = []
     values: dict[str, Any] = {
         "name": profile.get("name"),

@@ -14,6 +14,7 @@ from engine.calendar import local_date, period_bounds
 from engine.errors import UnknownMember
 from engine.ledger.tables import campaign_assignments, lots, members, offer_uses, period_points
 from engine.model import Lot, Member
+from engine.money import currency
 
 PERIODS = ("day", "week", "month", "year")
 
@@ -76,9 +77,10 @@ def current_period_start(programme: Mapping[str, Any], row: Mapping[str, Any], t
 
 def current_spend(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> Decimal:
     """Qualifying spend of the current period (a new period starts from zero)."""
+    exponent = Decimal(1).scaleb(-currency(programme["programme"]["currency"]).exponent)
     if row["period_start"] != current_period_start(programme, row, today):
-        return Decimal(0)
-    return Decimal(row["qualifying_spend"])
+        return Decimal(0).quantize(exponent)
+    return Decimal(row["qualifying_spend"]).quantize(exponent)
 
 
 def _lots(

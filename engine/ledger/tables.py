@@ -198,3 +198,14 @@ period_points = Table(
     Column("starts", Date, primary_key=True),
     Column("points", BigInteger, nullable=False, default=0),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("label", String(128)),
+    Column("created_at", Moment(), nullable=False),
+    Column("revoked_at", Moment()),
+)

@@ -40,7 +40,7 @@ def test_a_negative_quantity_is_refused_with_its_path():
 def test_a_time_without_offset_is_refused():
     bad = sale(line("a", "x", "10.00"), at="2026-11-24T10:00:00")
     assert problems(parse_transaction, bad) == {
-        "at": "'2026-11-24T10:00:00' has no time zone offset"
+        "at": "'2026-11-24T10:00:00' is not valid: use an ISO 8601 date and time WITH offset, e.g. 2026-11-24T10:00:00+08:00"
     }
 
 
@@ -85,7 +85,7 @@ def test_member_problems_are_reported_by_path():
 def test_a_member_lot_time_without_offset_is_refused():
     bad = {"id": "m1", "lots": [{"id": "l", "points": 5, "earned_at": "2026-01-01T10:00:00"}]}
     assert problems(parse_member, bad) == {
-        "lots[0].earned_at": "'2026-01-01T10:00:00' has no time zone offset"
+        "lots[0].earned_at": "'2026-01-01T10:00:00' is not valid: use an ISO 8601 date and time WITH offset, e.g. 2026-11-24T10:00:00+08:00"
     }
 
 

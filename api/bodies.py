@@ -1,0 +1,57 @@
+"""Reading request bodies: JSON only, money kept exact, every failure a clear 4xx."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import request
+
+from api.errors import ApiError
+
+
+def json_body() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            "send the body as application/json",
+        )
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}"
+        ) from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
+    return body
+
+
+def idempotency_key(default: str | None = None) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 128):
+        raise ApiError(
+            400, "bad-idempotency-key", "Bad Idempotency-Key", "the key must be 1 to 128 characters"
+        )
+    return key or default
+
+
+def moment(value: Any, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ApiError(
+            400,
+            "bad-parameter",
+            "Bad parameter",
+            f"'{name}' must be an ISO 8601 date-time with offset",
+        ) from exc
+    if parsed.tzinfo is None:
+        raise ApiError(400, "bad-parameter", "Bad parameter", f"'{name}' needs a time zone offset")
+    return parsed

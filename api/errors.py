@@ -1,0 +1,109 @@
+"""Every error is ``application/problem+json`` (RFC 9457); never a stack trace.
+
+Domain errors map to statuses here, in one place; anything unexpected is
+logged with its request id and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    ConflictError,
+    InputError,
+    LoyaltyError,
+    PolicyError,
+    ProblemsError,
+    RedemptionError,
+    UnknownError,
+)
+from engine.policy.problems import Problem, render_path
+
+PROBLEM_TYPE = "https://loyalty-rules.dev/problems/"
+log = logging.getLogger("loyalty.api")
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by the edge itself (auth, content type, bad JSON)."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail, self.extra = (
+            status,
+            slug,
+            title,
+            detail,
+            extra,
+        )
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
+    body = {
+        "type": PROBLEM_TYPE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    if "request_id" in g:
+        body["request_id"] = g.request_id
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def problem_records(problems: list[Any]) -> list[dict[str, Any]]:
+    records = []
+    for item in problems:
+        if isinstance(item, Problem):
+            record = {"path": render_path(item.path), "message": item.message}
+            if item.hint:
+                record["hint"] = item.hint
+            if item.file:
+                record |= {"file": item.file, "line": item.line, "column": item.column}
+            records.append(record)
+        else:
+            records.append({"path": str(item.get("path", "")), "message": str(item.get("message"))})
+    return records
+
+
+def _domain(error: LoyaltyError) -> Response:
+    if isinstance(error, RedemptionError):
+        return problem(422, "redemption-refused", "Redemption refused", str(error), code=error.code)
+    if isinstance(error, UnknownError):
+        return problem(404, "not-found", "Not found", str(error))
+    if isinstance(error, ConflictError):
+        return problem(409, "conflict", "Conflict", str(error))
+    if isinstance(error, InputError | PolicyError):
+        records = problem_records(error.problems)
+        return problem(422, "invalid-body", "Invalid request body", str(error), errors=records)
+    if isinstance(error, ProblemsError):
+        return problem(
+            422, "invalid", "Invalid", str(error), errors=problem_records(error.problems)
+        )
+    return problem(422, "refused", "Refused", str(error))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(LoyaltyError, _domain)
+    app.register_error_handler(
+        ApiError, lambda e: problem(e.status, e.slug, e.title, e.detail, **e.extra)
+    )
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _http(error: HTTPException) -> Response:
+    status = error.code or 500
+    slug = (error.name or "error").lower().replace(" ", "-")
+    detail = {413: "the request body is larger than this server accepts"}.get(
+        status, error.description or ""
+    )
+    return problem(status, slug, error.name or "Error", detail)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    return problem(500, "internal", "Internal error", "the server failed; the error was logged")

@@ -1,0 +1,66 @@
+"""Programmes: list the loaded versions, validate a YAML document, reload rules/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from api.auth import requires
+from api.errors import ApiError, problem_records
+from api.services import services
+from engine.policy.loader import validate_document
+
+bp = Blueprint("policies", __name__, url_prefix="/v1")
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
+
+
+@bp.get("/programmes")
+@requires("pos", "marketer", "reviewer")
+def list_programmes() -> dict[str, Any]:
+    return {
+        "programmes": [
+            {
+                "id": e.programme.id,
+                "version": e.programme.version,
+                "name": e.document["programme"]["name"],
+                "currency": e.currency.code,
+                "timezone": str(e.tz),
+                "files": list(e.programme.files),
+            }
+            for e in services().registry.all()
+        ]
+    }
+
+
+@bp.post("/policies/validate")
+@requires("marketer")
+def validate() -> dict[str, Any]:
+    """A programme document (YAML) in; its problem records out (200 whether valid or not)."""
+    if request.mimetype not in YAML_TYPES:
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            "send the programme as application/yaml",
+        )
+    report = validate_document(request.get_data(), "document.yaml")
+    return {
+        "valid": report.ok,
+        "version": report.programmes[0].version if report.programmes else None,
+        "problems": [p.as_record() for p in report.problems],
+    }
+
+
+@bp.post("/admin/reload")
+@requires("marketer")
+def reload() -> tuple[dict[str, Any], int]:
+    """Re-read rules/: invalid programmes keep their last good version, valid ones replace it."""
+    report = services().registry.reload()
+    body = {
+        "loaded": report.loaded,
+        "unchanged": report.unchanged,
+        "refused": {file: problem_records(problems) for file, problems in report.refused.items()},
+        "serving": {e.programme.id: e.programme.version for e in services().registry.all()},
+    }
+    return body, 422 if report.refused else 200

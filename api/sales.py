@@ -1,0 +1,94 @@
+"""What a till calls: quote (dry run), commit a sale, return items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, json
+
+from api.auth import requires
+from api.bodies import idempotency_key, json_body, moment
+from api.errors import ApiError
+from api.services import services
+from engine.ledger.idempotency import Outcome
+from engine.model import parse_member, parse_transaction
+
+bp = Blueprint("sales", __name__, url_prefix="/v1/programmes/<programme>")
+
+
+@bp.post("/quote")
+@requires("pos", "marketer")
+def quote(programme: str) -> dict[str, Any]:
+    """A dry run for a stored member (``member_id``) or an inline ``member`` state."""
+    body = json_body()
+    state = services()
+    evaluator = state.registry[programme]
+    transaction = body.get("transaction")
+    at, explain = moment(body.get("at"), "at"), bool(body.get("explain", False))
+    if "member" in body:
+        member = parse_member(body["member"], evaluator.currency)
+        sale = parse_transaction(transaction, evaluator.currency)
+        result = evaluator.quote(member, sale, at=at, explain=explain)
+    elif isinstance(body.get("member_id"), str):
+        result = state.ledger.quote(
+            programme, body["member_id"], _object(transaction), at=at, explain=explain
+        )
+    else:
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            "give member_id or an inline member",
+            errors=[{"path": "member_id", "message": "missing: give member_id or member"}],
+        )
+    return result.as_dict()
+
+
+@bp.post("/transactions")
+@requires("pos")
+def commit(programme: str) -> Response:
+    """Commit a sale; a retry with the same body (same id or Idempotency-Key) replays."""
+    body = json_body()
+    member_id = body.get("member_id")
+    if not isinstance(member_id, str) or not member_id:
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            "member_id is required",
+            errors=[{"path": "member_id", "message": "missing required field 'member_id'"}],
+        )
+    transaction = {k: v for k, v in body.items() if k != "member_id"}
+    outcome = services().ledger.commit_sale(
+        programme, member_id, transaction, key=idempotency_key()
+    )
+    return respond(outcome)
+
+
+@bp.post("/transactions/<sale_id>/returns")
+@requires("pos")
+def give_back(programme: str, sale_id: str) -> Response:
+    """Return a whole sale (no ``lines``) or some of its lines and quantities."""
+    body = json_body()
+    outcome = services().ledger.return_items(programme, sale_id, body, key=idempotency_key())
+    return respond(outcome)
+
+
+def respond(outcome: Outcome) -> Response:
+    response = Response(
+        json.dumps(outcome.response), status=outcome.status, mimetype="application/json"
+    )
+    response.headers["Idempotent-Replayed"] = "true" if outcome.replayed else "false"
+    return response
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            "transaction must be an object",
+            errors=[{"path": "transaction", "message": "expected a JSON object"}],
+        )
+    return value

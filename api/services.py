@@ -1,0 +1,40 @@
+"""What the API needs from the domain, built once per serving process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Engine, text
+
+from api.settings import Settings
+from engine.ledger.db import open_database
+from engine.ledger.service import Ledger
+from engine.registry import Registry
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Engine
+    registry: Registry
+    ledger: Ledger
+
+    @classmethod
+    def start(cls, settings: Settings) -> Services:
+        database = open_database(settings.database_url)
+        registry = Registry(settings.rules, matcher=settings.matcher)  # type: ignore[arg-type]
+        registry.reload()
+        return cls(settings, database, registry, Ledger(database, registry))
+
+    def database_ready(self) -> bool:
+        try:
+            with self.database.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+
+def services() -> Services:
+    return current_app.extensions["loyalty"]

@@ -1,0 +1,41 @@
+"""Settings from the environment (``LOYALTY_*``), overridable by ``create_app(config)``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from engine.ledger.db import DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    rules: str = "rules"
+    matcher: str = "durable"
+    max_body_bytes: int = 256 * 1024
+    auth: bool = True  # tests of other concerns may turn keys off; serving never does
+
+    @classmethod
+    def from_env(cls, overrides: Mapping[str, Any]) -> Settings:
+        """``LOYALTY_<NAME>`` environment variables, then ``overrides`` (lower-case names)."""
+        known = {field.name: field for field in fields(cls)}
+        unknown = set(overrides) - set(known)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, field in known.items():
+            env = os.environ.get(f"LOYALTY_{name.upper()}")
+            if env is not None:
+                values[name] = _typed(field.type, env)
+        return cls(**{**values, **overrides})
+
+
+def _typed(kind: Any, text: str) -> Any:
+    if kind in ("int", int):
+        return int(text)
+    if kind in ("bool", bool):
+        return text.lower() in ("1", "true", "yes", "on")
+    return text

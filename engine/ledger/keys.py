@@ -1,0 +1,89 @@
+"""API keys: shown once, stored hashed, compared in constant time, each with a role."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from engine.errors import LoyaltyError
+from engine.ledger.tables import api_keys
+
+ROLES = ("pos", "marketer", "reviewer", "admin")
+PREFIX = "lr"
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    role: str
+    label: str | None
+
+
+def create_key(database: Engine, role: str, label: str | None = None) -> str:
+    """A new key (``lr_<id>_<secret>``); only its hash is stored, so print it once."""
+    if role not in ROLES:
+        raise LoyaltyError(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    with database.begin() as conn:
+        conn.execute(
+            insert(api_keys).values(
+                id=key_id,
+                hash=_digest(secret),
+                role=role,
+                label=label,
+                created_at=datetime.now(UTC),
+            )
+        )
+    return f"{PREFIX}_{key_id}_{secret}"
+
+
+def authenticate(database: Engine, presented: str) -> Key | None:
+    """The key's identity and role, or None for an unknown, malformed or revoked key."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    with database.connect() as conn:
+        row = (
+            conn.execute(
+                select(api_keys).where(api_keys.c.id == parts[1], api_keys.c.revoked_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or not hmac.compare_digest(row["hash"], _digest(parts[2])):
+        return None
+    return Key(row["id"], row["role"], row["label"])
+
+
+def revoke_key(database: Engine, key_id: str) -> bool:
+    with database.begin() as conn:
+        done = conn.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    return done.rowcount == 1
+
+
+def list_keys(database: Engine) -> list[dict[str, object]]:
+    with database.connect() as conn:
+        rows = conn.execute(
+            select(
+                api_keys.c.id,
+                api_keys.c.role,
+                api_keys.c.label,
+                api_keys.c.created_at,
+                api_keys.c.revoked_at,
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def _digest(secret: str) -> str:
+    # Keys are 256-bit random secrets, so a plain SHA-256 is enough (no password stretching).
+    return hashlib.sha256(secret.encode()).hexdigest()

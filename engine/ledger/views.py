@@ -1,0 +1,117 @@
+"""Read models: what a till, a marketer or a member sees of a member."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from engine.ledger.state import current_spend, load_member, member_row
+from engine.ledger.tables import journal, lots
+from engine.quote import Evaluator
+from engine.tiers import progress
+
+HISTORY_PAGE = 20
+
+
+def member_view(
+    conn: Connection,
+    evaluator: Evaluator,
+    member_id: str,
+    at: datetime,
+    *,
+    before: int | None = None,
+    limit: int = HISTORY_PAGE,
+) -> dict[str, Any]:
+    """Profile, balance, tier with validity and progress, lots, and a page of history."""
+    programme = evaluator.programme.id
+    row = member_row(conn, programme, member_id)
+    member = load_member(conn, evaluator.document, row, at)
+    spend = current_spend(evaluator.document, row, at.astimezone(evaluator.tz).date())
+    standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
+    spendable = sum(lot.points for lot in member.lots)
+    return {
+        "programme": programme,
+        "version": evaluator.programme.version,
+        "id": member_id,
+        "name": row["name"],
+        "tags": row["tags"],
+        "birthday": _iso(row["birthday"]),
+        "joined": _iso(row["joined"]),
+        "contact": row["contact"],
+        "consent": row["consent"],
+        "balance": {
+            "total": row["balance"],
+            "spendable": spendable,
+            "pending": member.pending_points,
+            "debt": row["debt"],
+        },
+        "tier": {
+            "id": row["tier"],
+            "since": _iso(row["tier_since"]),
+            "valid_until": _iso(row["tier_valid_until"]),
+            "qualifying_spend": str(spend),
+            "next": standing.next_tier,
+            "next_threshold": _money(standing.next_threshold),
+            "remaining_to_next": _money(standing.remaining),
+        },
+        "lots": _lots(conn, programme, member_id),
+        "history": _history(conn, programme, member_id, before, limit),
+    }
+
+
+def _lots(conn: Connection, programme: str, member_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(lots)
+        .where(lots.c.programme == programme, lots.c.member_id == member_id, lots.c.points_left > 0)
+        .order_by(lots.c.expires_at, lots.c.id)
+    ).mappings()
+    return [
+        {
+            "id": str(lot["id"]),
+            "points": lot["points_left"],
+            "earned_at": _iso(lot["earned_at"]),
+            "expires_at": _iso(lot["expires_at"]),
+            "pending_until": _iso(lot["pending_until"]),
+        }
+        for lot in rows
+    ]
+
+
+def _history(
+    conn: Connection, programme: str, member_id: str, before: int | None, limit: int
+) -> dict[str, Any]:
+    query = (
+        select(journal)
+        .where(journal.c.programme == programme, journal.c.member_id == member_id)
+        .order_by(journal.c.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(journal.c.id < before)
+    rows = list(conn.execute(query).mappings())
+    page = rows[:limit]
+    return {
+        "entries": [
+            {
+                "id": entry["id"],
+                "kind": entry["kind"],
+                "points": entry["points"],
+                "transaction_id": entry["transaction_id"],
+                "at": _iso(entry["at"]),
+                "reason": entry["reason"],
+            }
+            for entry in page
+        ],
+        "next_before": page[-1]["id"] if len(rows) > limit else None,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
