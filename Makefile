@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(VENV)/bin/loyalty validate rules/
-	$(VENV)/bin/loyalty show rules/
+	$(VENV)/bin/loyalty serve --host 127.0.0.1 --port 8080
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

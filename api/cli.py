@@ -1,0 +1,94 @@
+"""The ``loyalty`` command as installed: the engine's commands plus ``serve``.
+
+``serve`` is the only command that knows about HTTP, so it lives here and the
+engine's command group stays free of Flask and gunicorn.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from engine.cli import main
+from engine.ledger.db import DEFAULT_URL, open_database
+from engine.ledger.keys import create_key, list_keys
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn with our app factory: each worker builds its own engine after the fork."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from api import create_app  # imported in the worker, after the fork
+
+        return create_app()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="sync worker processes")
+@click.option("--database", envvar="LOYALTY_DATABASE_URL", default=DEFAULT_URL, show_default=True)
+@click.option(
+    "--rules",
+    envvar="LOYALTY_RULES",
+    default="rules",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+)
+@click.option(
+    "--matcher",
+    envvar="LOYALTY_MATCHER",
+    default="durable",
+    show_default=True,
+    type=click.Choice(["durable", "python"]),
+)
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader")
+def serve(
+    host: str, port: int, workers: int, database: str, rules: str, matcher: str, dev: bool
+) -> None:
+    """Serve the API on the programmes in RULES, with the ledger at DATABASE."""
+    os.environ.update(LOYALTY_DATABASE_URL=database, LOYALTY_RULES=rules, LOYALTY_MATCHER=matcher)
+    _prepare(database)
+    if dev:
+        from api import create_app
+
+        create_app().run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "accesslog": None,
+        "timeout": 30,
+        "graceful_timeout": 10,
+    }
+    _Gunicorn(options).run()
+
+
+def _prepare(database: str) -> None:
+    """Create or migrate the schema once, before workers start; print a first key if none."""
+    engine = open_database(database)
+    try:
+        if not list_keys(engine):
+            key = create_key(engine, "admin", label="demo key created at first start")
+            click.secho(
+                f"First start: an admin API key was created. It is shown only once:\n  {key}",
+                fg="yellow",
+            )
+    finally:
+        engine.dispose()
+
+
+__all__ = ["main"]
