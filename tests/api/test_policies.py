@@ -1,0 +1,60 @@
+"""Programmes: list versions, validate a document, reload atomically."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from api import create_app
+from engine.ledger.keys import create_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_loaded_programmes_are_listed_with_their_versions(as_role):
+    programmes = as_role("pos").get("/v1/programmes").get_json()["programmes"]
+    assert {p["id"] for p in programmes} == {"coffee-shop", "recommended", "calendar-retail"}
+    assert all(len(p["version"]) == 12 for p in programmes)
+
+
+def test_validating_a_document_returns_its_problem_records(as_role):
+    client = as_role("marketer")
+    bad = b"programme: {id: x}\nearn: {points: one, per: 1}\n"
+    body = client.post(
+        "/v1/policies/validate", data=bad, content_type="application/yaml"
+    ).get_json()
+    assert body["valid"] is False
+    assert {p["path"] for p in body["problems"]} == {"programme", "earn.points"}
+    good = (ROOT / "rules/coffee-shop/programme.yaml").read_bytes()
+    assert client.post(
+        "/v1/policies/validate", data=good, content_type="application/yaml"
+    ).get_json()["valid"]
+
+
+def test_validate_wants_yaml(as_role):
+    assert as_role("marketer").post("/v1/policies/validate", json={}).status_code == 415
+
+
+def test_a_reload_keeps_the_last_good_version_of_a_broken_programme(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules/coffee-shop", rules / "coffee-shop")
+    app = create_app(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "rules": str(rules),
+            "matcher": "python",
+        }
+    )
+    key = create_key(app.extensions["loyalty"].database, "marketer")
+    client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+    before = client.get("/v1/programmes", headers=headers).get_json()["programmes"][0]["version"]
+    main = rules / "coffee-shop/programme.yaml"
+    main.write_text(main.read_text(encoding="utf-8") + "\nbogus: 1\n", encoding="utf-8")
+    refused = client.post("/v1/admin/reload", headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["serving"] == {"coffee-shop": before}
+    main.write_text(
+        main.read_text(encoding="utf-8").replace("\nbogus: 1\n", "\n# changed\n"), encoding="utf-8"
+    )
+    accepted = client.post("/v1/admin/reload", headers=headers).get_json()
+    assert accepted["loaded"]["coffee-shop"] != before

@@ -1,0 +1,91 @@
+"""Quote, commit, replay, conflict, return: what a till does."""
+
+from __future__ import annotations
+
+from tests.api.conftest import SALE
+
+BASE = "/v1/programmes/coffee-shop"
+
+
+def test_committing_a_sale_returns_the_quote_and_the_new_balance(pos, member):
+    response = pos.post(f"{BASE}/transactions", json=SALE)
+    body = response.get_json()
+    assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "false"
+    assert body["status"] == "committed" and body["points"]["total"] == body["balance_after"] == 352
+    assert body["version"]
+
+
+def test_a_retried_sale_replays_the_same_answer(pos, member):
+    first = pos.post(f"{BASE}/transactions", json=SALE)
+    again = pos.post(f"{BASE}/transactions", json=SALE)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+
+
+def test_the_same_id_with_another_body_is_409(pos, member):
+    pos.post(f"{BASE}/transactions", json=SALE)
+    changed = {**SALE, "store": "elsewhere"}
+    response = pos.post(f"{BASE}/transactions", json=changed)
+    assert response.status_code == 409 and response.get_json()["title"] == "Conflict"
+
+
+def test_the_idempotency_key_header_keys_the_write(pos, member):
+    headers = {"Idempotency-Key": "till-7-0001"}
+    first = pos.post(f"{BASE}/transactions", json=SALE, headers=headers)
+    second = pos.post(f"{BASE}/transactions", json={**SALE, "id": "t1"}, headers=headers)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.get_json() == second.get_json()
+
+
+def test_a_quote_for_a_stored_member_stores_nothing(pos, member, as_role):
+    body = {"member_id": member, "transaction": {k: v for k, v in SALE.items() if k != "member_id"}}
+    quoted = pos.post(f"{BASE}/quote", json=body).get_json()
+    assert quoted["points"]["total"] == 352
+    view = as_role("pos").get(f"{BASE}/members/{member}").get_json()
+    assert view["balance"]["total"] == 0
+
+
+def test_a_quote_for_an_inline_member_with_a_what_if_date_and_explain(pos):
+    body = {
+        "member": {"id": "anyone", "tier": "gold"},
+        "transaction": {k: v for k, v in SALE.items() if k != "member_id"},
+        "at": "2026-12-18T09:00:00+08:00",
+        "explain": True,
+    }
+    quoted = pos.post(f"{BASE}/quote", json=body).get_json()
+    assert quoted["evaluated_at"] == "2026-12-18T09:00:00+08:00"
+    assert "not_applied" in quoted
+
+
+def test_a_refused_redemption_is_422_with_its_code(pos, member):
+    response = pos.post(f"{BASE}/transactions", json={**SALE, "id": "t9", "redeem_points": 100})
+    body = response.get_json()
+    assert response.status_code == 422 and body["code"] == "redemption.exceeds_balance"
+
+
+def test_invalid_bodies_list_every_problem_with_its_path(pos, member):
+    bad = {
+        **SALE,
+        "at": "2026-11-24",
+        "lines": [{"id": "1", "sku": "X", "quantity": 0, "unit_price": "1.001"}],
+    }
+    body = pos.post(f"{BASE}/transactions", json=bad).get_json()
+    assert body["status"] == 422
+    assert {e["path"] for e in body["errors"]} == {"at", "lines[0].quantity"}
+
+
+def test_a_whole_return_claws_back_the_points(pos, member):
+    pos.post(f"{BASE}/transactions", json=SALE)
+    response = pos.post(
+        f"{BASE}/transactions/t1/returns", json={"id": "r1", "at": "2026-11-25T10:00:00+08:00"}
+    )
+    body = response.get_json()
+    assert response.status_code == 201
+    assert body["refund"]["points_clawed_back"] == 352 and body["balance_after"] == 0
+
+
+def test_a_return_of_an_unknown_sale_is_404(pos, member):
+    response = pos.post(
+        f"{BASE}/transactions/nope/returns", json={"id": "r1", "at": "2026-11-25T10:00:00+08:00"}
+    )
+    assert response.status_code == 404
