@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 
@@ -208,4 +209,38 @@ api_keys = Table(
     Column("label", String(128)),
     Column("created_at", Moment(), nullable=False),
     Column("revoked_at", Moment()),
+)
+
+campaign_budgets = Table(
+    "campaign_budgets",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("campaign_id", String(64), primary_key=True),
+    Column("budget_points", BigInteger),  # None: no cap in points
+    Column("budget_money", MONEY),  # None: no cap in money
+    Column("spent_points", BigInteger, nullable=False, default=0),
+    Column("spent_money", MONEY, nullable=False, default=0),
+    Column("launched_at", Moment(), nullable=False),
+    Column("audience_size", Integer, nullable=False, default=0),
+)
+
+outreach_tasks = Table(
+    "outreach_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("trigger_id", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("cycle", String(64), nullable=False),  # what the cool-down is keyed on, e.g. a date
+    Column("due", Date, nullable=False),
+    Column("status", String(8), nullable=False, default="new"),  # new sent done failed
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("message", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", Moment(), nullable=False),
+    Column("updated_at", Moment(), nullable=False),
+    UniqueConstraint("programme", "trigger_id", "member_id", "cycle"),
+    Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
