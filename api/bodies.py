@@ -40,6 +40,23 @@ def idempotency_key(default: str | None = None) -> str | None:
     return key or default
 
 
+def invalid(path: str, message: str, detail: str | None = None) -> ApiError:
+    """A 422 naming one field, shaped like the domain's invalid-body problems."""
+    errors = [{"path": path, "message": message}]
+    return ApiError(422, "invalid-body", "Invalid request body", detail or message, errors=errors)
+
+
+def write_key(body: dict[str, Any]) -> str:
+    """The Idempotency-Key header, else the body's own text ``id``; one is required."""
+    own = body.get("id")
+    if own is not None and (not isinstance(own, str) or not 0 < len(own) <= 128):
+        raise invalid("id", "id must be text of 1 to 128 characters")
+    key = idempotency_key(own)
+    if not key:
+        raise invalid("id", "missing required field 'id'", "give an id or an Idempotency-Key")
+    return key
+
+
 def moment(value: Any, name: str) -> datetime | None:
     if value is None:
         return None

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from api.auth import requires
-from api.bodies import idempotency_key, json_body
+from api.bodies import json_body, write_key
 from api.errors import ApiError
 from api.sales import respond
 from api.services import services
@@ -43,15 +43,7 @@ def read(programme: str, member: str) -> dict[str, Any]:
 def redeem(programme: str, member: str) -> Response:
     """Spend points without a basket: ``{"id", "points"}`` or ``{"id", "reward"}``."""
     body = json_body()
-    key = idempotency_key(body.get("id"))
-    if not key:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            "give an id or an Idempotency-Key",
-            errors=[{"path": "id", "message": "missing required field 'id'"}],
-        )
+    key = write_key(body)
     payload = {k: v for k, v in body.items() if k != "id"}
     return respond(services().ledger.redeem(programme, member, payload, key=key))
 
@@ -61,15 +53,7 @@ def redeem(programme: str, member: str) -> Response:
 def adjust(programme: str, member: str) -> Response:
     """Add or remove points by hand: ``{"id", "points", "reason"}``; the actor is the key."""
     body = json_body()
-    key = idempotency_key(body.get("id"))
-    if not key:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            "give an id or an Idempotency-Key",
-            errors=[{"path": "id", "message": "missing required field 'id'"}],
-        )
+    key = write_key(body)
     actor = f"api:{g.get('role', 'unknown')}"
     outcome = services().ledger.adjust(
         programme,

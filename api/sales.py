@@ -7,8 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, json
 
 from api.auth import requires
-from api.bodies import idempotency_key, json_body, moment
-from api.errors import ApiError
+from api.bodies import idempotency_key, invalid, json_body, moment
 from api.services import services
 from engine.ledger.idempotency import Outcome
 from engine.model import parse_member, parse_transaction
@@ -34,13 +33,7 @@ def quote(programme: str) -> dict[str, Any]:
             programme, body["member_id"], _object(transaction), at=at, explain=explain
         )
     else:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            "give member_id or an inline member",
-            errors=[{"path": "member_id", "message": "missing: give member_id or member"}],
-        )
+        raise invalid("member_id", "missing: give member_id or an inline member")
     return result.as_dict()
 
 
@@ -51,13 +44,7 @@ def commit(programme: str) -> Response:
     body = json_body()
     member_id = body.get("member_id")
     if not isinstance(member_id, str) or not member_id:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            "member_id is required",
-            errors=[{"path": "member_id", "message": "missing required field 'member_id'"}],
-        )
+        raise invalid("member_id", "missing required field 'member_id'")
     transaction = {k: v for k, v in body.items() if k != "member_id"}
     outcome = services().ledger.commit_sale(
         programme, member_id, transaction, key=idempotency_key()
@@ -84,11 +71,5 @@ def respond(outcome: Outcome) -> Response:
 
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            "transaction must be an object",
-            errors=[{"path": "transaction", "message": "expected a JSON object"}],
-        )
+        raise invalid("transaction", "expected a JSON object")
     return value

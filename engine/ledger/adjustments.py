@@ -10,9 +10,9 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from engine.calendar import expiry_of
 from engine.errors import InputError, RedemptionError
-from engine.ledger.postings import burn_lot
+from engine.ledger.postings import burn_lot, journal_entry
 from engine.ledger.state import load_member
-from engine.ledger.tables import campaign_assignments, journal, lots, members
+from engine.ledger.tables import campaign_assignments, lots, members
 from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.problems import Problem
 from engine.quote import Evaluator
@@ -218,18 +218,17 @@ def _journal(
     actor: str,
     lot_id: int | None,
 ) -> None:
-    conn.execute(
-        insert(journal).values(
-            programme=row["programme"],
-            member_id=row["id"],
-            kind=kind,
-            points=points,
-            lot_id=lot_id,
-            transaction_id=key,
-            at=at,
-            reason=reason,
-            actor=actor,
-        )
+    journal_entry(
+        conn,
+        row["programme"],
+        row["id"],
+        kind,
+        points,
+        key,
+        at,
+        lot_id=lot_id,
+        reason=reason,
+        actor=actor,
     )
 
 

@@ -84,6 +84,35 @@ def post_quote(
     return balance
 
 
+def journal_entry(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    kind: str,
+    points: int,
+    transaction_id: str | None,
+    at: datetime,
+    *,
+    lot_id: int | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Append one movement to the journal (the only way points move)."""
+    conn.execute(
+        insert(journal).values(
+            programme=programme,
+            member_id=member_id,
+            kind=kind,
+            points=points,
+            lot_id=lot_id,
+            transaction_id=transaction_id,
+            at=at,
+            reason=reason,
+            actor=actor,
+        )
+    )
+
+
 def burn_lot(
     conn: Connection,
     programme: str,
@@ -103,17 +132,7 @@ def burn_lot(
         raise ConflictError(
             "the points were spent by another transaction at the same moment; retry"
         )
-    conn.execute(
-        insert(journal).values(
-            programme=programme,
-            member_id=member_id,
-            kind="burn",
-            points=-points,
-            lot_id=lot_id,
-            transaction_id=transaction_id,
-            at=at,
-        )
-    )
+    journal_entry(conn, programme, member_id, "burn", -points, transaction_id, at, lot_id=lot_id)
 
 
 def earn(
@@ -141,17 +160,17 @@ def earn(
                 transaction_id=quote.transaction_id,
             )
         ).inserted_primary_key[0]
-    conn.execute(
-        insert(journal).values(
-            programme=row["programme"],
-            member_id=row["id"],
-            kind="earn",
-            points=points,
-            lot_id=lot_id,
-            transaction_id=quote.transaction_id,
-            at=at,
-            reason=f"repaid debt {repaid}" if repaid else None,
-        )
+    reason = f"repaid debt {repaid}" if repaid else None
+    journal_entry(
+        conn,
+        row["programme"],
+        row["id"],
+        "earn",
+        points,
+        quote.transaction_id,
+        at,
+        lot_id=lot_id,
+        reason=reason,
     )
     return debt - repaid, balance + points
 

@@ -19,12 +19,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 
 from engine.errors import InputError, UnknownTransaction
-from engine.ledger.postings import change_tier
+from engine.ledger.postings import change_tier, journal_entry
 from engine.ledger.state import member_row
-from engine.ledger.tables import journal, lots, members, offer_uses, returned_lines, transactions
+from engine.ledger.tables import lots, members, offer_uses, returned_lines, transactions
 from engine.money import from_minor, to_minor
 from engine.points import redemption_value
 from engine.policy.problems import Problem
@@ -69,8 +69,10 @@ def parse_return(body: Mapping[str, Any]) -> tuple[str, datetime, list[ReturnedL
         problems.append(Problem("missing required field 'id' (the return's own id)", ()))
     at = _moment(body.get("at"), problems)
     lines = None
-    if "lines" in body:
-        lines = [_returned_line(item, i, problems) for i, item in enumerate(body["lines"] or [])]
+    if "lines" in body and not isinstance(body["lines"], list):
+        problems.append(Problem("lines must be a list of {line_id, quantity}", ("lines",)))
+    elif "lines" in body:
+        lines = [_returned_line(item, i, problems) for i, item in enumerate(body["lines"])]
     if problems:
         raise InputError("the return is invalid", problems)
     return body["id"], at, lines
@@ -170,16 +172,8 @@ def refund_lots(
         conn.execute(
             update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left + back)
         )
-        conn.execute(
-            insert(journal).values(
-                programme=sale["programme"],
-                member_id=sale["member_id"],
-                kind="refund",
-                points=back,
-                lot_id=lot_id,
-                transaction_id=return_id,
-                at=at,
-            )
+        journal_entry(
+            conn, sale["programme"], sale["member_id"], "refund", back, return_id, at, lot_id=lot_id
         )
         points -= back
 
@@ -205,16 +199,15 @@ def claw_back(conn: Connection, sale: RowMapping, points: int, return_id: str, a
         conn.execute(
             update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left - take)
         )
-        conn.execute(
-            insert(journal).values(
-                programme=sale["programme"],
-                member_id=sale["member_id"],
-                kind="clawback",
-                points=-take,
-                lot_id=lot_id,
-                transaction_id=return_id,
-                at=at,
-            )
+        journal_entry(
+            conn,
+            sale["programme"],
+            sale["member_id"],
+            "clawback",
+            -take,
+            return_id,
+            at,
+            lot_id=lot_id,
         )
         points -= take
     return points
@@ -428,16 +421,15 @@ def _cover(
         return 0, 0
     if evaluator.document.get("expiry", {}).get("clawback") == "deduct_money":
         return 0, shortfall
-    conn.execute(
-        insert(journal).values(
-            programme=sale["programme"],
-            member_id=sale["member_id"],
-            kind="clawback",
-            points=-shortfall,
-            transaction_id=return_id,
-            at=at,
-            reason="points already spent: owed as debt",
-        )
+    journal_entry(
+        conn,
+        sale["programme"],
+        sale["member_id"],
+        "clawback",
+        -shortfall,
+        return_id,
+        at,
+        reason="points already spent: owed as debt",
     )
     return shortfall, 0
 

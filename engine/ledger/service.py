@@ -8,11 +8,11 @@ append-only journal. A crash at any point leaves either all of it or none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
@@ -27,6 +27,7 @@ from engine.policy.schema import schema_problems
 from engine.quote import Evaluator, Quote
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
+Rows = dict[str, RowMapping]
 
 
 class Ledger:
@@ -124,30 +125,23 @@ class Ledger:
         transaction = parse_transaction(body, evaluator.currency)
         digest = request_hash({"member_id": member_id, **body})
         key = key or transaction.id
-        return self._once(
-            programme,
-            key,
-            digest,
-            lambda conn: self._post_sale(
-                conn, evaluator, member_id, transaction, body, key, digest
-            ),
-        )
+
+        def work(conn: Connection, rows: Rows) -> Outcome:
+            return self._post_sale(conn, evaluator, rows[member_id], transaction, body, key, digest)
+
+        return self._write(programme, [member_id], key, digest, work)
 
     def _post_sale(
         self,
         conn: Connection,
         evaluator: Evaluator,
-        member_id: str,
+        row: RowMapping,
         transaction: Any,
         body: Mapping[str, Any],
         key: str,
         digest: str,
     ) -> Outcome:
-        programme = evaluator.programme.id
-        row = member_row(conn, programme, member_id, lock=True)
-        stored = replay(conn, programme, key, digest)
-        if stored:
-            return stored
+        programme, member_id = evaluator.programme.id, row["id"]
         member = load_member(conn, evaluator.document, row, transaction.at)
         quote = evaluator.quote(member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at)
@@ -246,12 +240,8 @@ class Ledger:
         body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
         digest = request_hash(body)
 
-        def work(conn: Connection) -> Outcome:
-            row = member_row(conn, programme, member_id, lock=True)
-            stored = replay(conn, programme, key, digest)
-            if stored:
-                return stored
-            now = self.clock()
+        def work(conn: Connection, rows: Rows) -> Outcome:
+            row, now = rows[member_id], self.clock()
             change = adjustments.credit if points > 0 else adjustments.debit
             balance = change(conn, evaluator, row, abs(points), key, now, reason, actor)
             response = {
@@ -267,7 +257,7 @@ class Ledger:
             )
             return Outcome(response, 201)
 
-        return self._once(programme, key, digest, work)
+        return self._write(programme, [member_id], key, digest, work)
 
     def redeem(
         self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
@@ -276,13 +266,9 @@ class Ledger:
         evaluator = self.evaluator(programme)
         digest = request_hash({"member_id": member_id, **body})
 
-        def work(conn: Connection) -> Outcome:
-            row = member_row(conn, programme, member_id, lock=True)
-            stored = replay(conn, programme, key, digest)
-            if stored:
-                return stored
+        def work(conn: Connection, rows: Rows) -> Outcome:
             now = self.clock()
-            response = adjustments.redeem(conn, evaluator, row, dict(body), key, now)
+            response = adjustments.redeem(conn, evaluator, rows[member_id], dict(body), key, now)
             record = Record(
                 programme,
                 key,
@@ -298,7 +284,7 @@ class Ledger:
             record_transaction(conn, record, now)
             return Outcome(response, 201)
 
-        return self._once(programme, key, digest, work)
+        return self._write(programme, [member_id], key, digest, work)
 
     def merge(
         self, programme: str, source_id: str, target_id: str, *, actor: str, key: str
@@ -312,12 +298,7 @@ class Ledger:
         body = {"source": source_id, "target": target_id, "actor": actor}
         digest = request_hash(body)
 
-        def work(conn: Connection) -> Outcome:
-            first, second = sorted((source_id, target_id))  # lock in one order: no deadlock
-            rows = {m: member_row(conn, programme, m, lock=True) for m in (first, second)}
-            stored = replay(conn, programme, key, digest)
-            if stored:
-                return stored
+        def work(conn: Connection, rows: Rows) -> Outcome:
             now = self.clock()
             balance = adjustments.merge(conn, rows[source_id], rows[target_id], key, now, actor)
             response = {
@@ -331,7 +312,23 @@ class Ledger:
             )
             return Outcome(response, 201)
 
-        return self._once(programme, key, digest, work)
+        return self._write(programme, [source_id, target_id], key, digest, work)
+
+    def _write(
+        self,
+        programme: str,
+        member_ids: Sequence[str],
+        key: str,
+        digest: str,
+        work: Callable[[Connection, Rows], Outcome],
+    ) -> Outcome:
+        """Lock the members (in id order: no deadlock), replay a repeat, else run ``work``."""
+
+        def locked(conn: Connection) -> Outcome:
+            rows = {m: member_row(conn, programme, m, lock=True) for m in sorted(set(member_ids))}
+            return replay(conn, programme, key, digest) or work(conn, rows)
+
+        return self._once(programme, key, digest, locked)
 
     def _once(
         self, programme: str, key: str, digest: str, work: Callable[[Connection], Outcome]
