@@ -276,3 +276,13 @@ def scenario_tests(paths: Sequence[str], matcher: str, output: str) -> None:
             click.secho(text, fg=colours[status])
         click.secho(report.summary(), fg="green" if report.ok else "red")
     sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+def _register_feature_commands() -> None:
+    # Features own their commands; the group only gathers them.
+    from engine.review.cli import review
+
+    main.add_command(review)
+
+
+_register_feature_commands()

@@ -96,14 +96,19 @@ def _discover(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     for given in paths:
         path = FsPath(given)
         if path.is_dir():
-            found += sorted(  # files in a scenarios/ folder are for `loyalty test`
-                str(p)
-                for p in path.rglob("*")
-                if p.suffix in YAML_SUFFIXES and "scenarios" not in p.relative_to(path).parts[:-1]
-            )
+            found += sorted(str(p) for p in path.rglob("*") if _is_policy_file(p, path))
         else:
             found.append(str(path))
     return list(dict.fromkeys(_display(f) for f in found))
+
+
+def _is_policy_file(path: FsPath, root: FsPath) -> bool:
+    """YAML under ``root``, except scenario files (``loyalty test``) and reviewers' decisions."""
+    return (
+        path.suffix in YAML_SUFFIXES
+        and "scenarios" not in path.relative_to(root).parts[:-1]
+        and not path.name.endswith((".review.yaml", ".review.yml"))
+    )
 
 
 def _display(path: str) -> str:

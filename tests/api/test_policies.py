@@ -58,3 +58,25 @@ def test_a_reload_keeps_the_last_good_version_of_a_broken_programme(tmp_path):
     )
     accepted = client.post("/v1/admin/reload", headers=headers).get_json()
     assert accepted["loaded"]["coffee-shop"] != before
+
+
+def test_a_reviewer_gets_the_scorecard_of_a_proposal(as_role):
+    proposal = (ROOT / "rules/coffee-shop/programme.yaml").read_bytes()
+    response = as_role("reviewer").post("/v1/reviews", data=proposal, content_type="application/yaml")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert (body["verdict"], body["met"]) == ("launchable", 6)
+    html = as_role("reviewer").post(
+        "/v1/reviews?format=html", data=proposal, content_type="application/yaml"
+    )
+    assert html.content_type.startswith("text/html") and b"<html" in html.data
+
+
+def test_an_invalid_proposal_gets_its_problems_not_a_scorecard(as_role):
+    response = as_role("reviewer").post("/v1/reviews", data=b"programme: {}\n", content_type="application/yaml")
+    assert response.status_code == 422 and response.get_json()["errors"]
+
+
+def test_a_pos_key_cannot_review(as_role):
+    response = as_role("pos").post("/v1/reviews", data=b"x: 1\n", content_type="application/yaml")
+    assert response.status_code == 403
