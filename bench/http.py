@@ -1,0 +1,510 @@
+"""``python -m bench.http``: committed sales per second over real HTTP, beside a bare endpoint.
+
+Both apps are served the same way in the same run: gunicorn, sync workers, on loopback.
+The baseline is a bare Flask app that answers ``{}`` to a POST; the figure is
+``POST /v1/programmes/{programme}/transactions`` with a distinct sale id every request,
+spread over enrolled members. Load comes from ``wrk`` (a Lua script makes each body) or,
+without it, a Python client with one thread per connection. Afterwards the ledger is
+checked (``engine.ledger.check``) and the sales it holds are counted.
+
+Exit status: 0 when every request succeeded and the ledger is sound, 1 otherwise; the
+speed targets are reported in the table (``MISSED``), not enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import Engine, func, select
+
+from engine.ledger.check import check
+from engine.ledger.db import open_database
+from engine.ledger.keys import create_key
+from engine.ledger.tables import transactions
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMIT_SHARE, P99_MS = 0.40, 50.0
+AT = "2026-11-28T15:00:00+08:00"
+LINES = [
+    {"id": "1", "sku": "LATTE-L", "category": "coffee", "quantity": 1, "unit_price": "36.00"},
+    {"id": "2", "sku": "CROISSANT", "category": "pastry", "quantity": 2, "unit_price": "18.00"},
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 20.0  # per figure
+    warmup: float = 2.0
+    clients: int = 32
+    workers: int = 2
+    members: int = 100
+    programme: str = "coffee-shop"
+    matcher: str = "durable"
+    database: str | None = None  # default: a fresh SQLite file
+    client: str = "auto"  # wrk, python or auto (wrk when installed)
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one load run measured; ``errors`` are failed requests and socket errors."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Results:
+    options: Options
+    client: str
+    bare: Load
+    commits: Load
+    sales_in_ledger: int
+    inconsistencies: list[str]
+
+
+# --- the servers ------------------------------------------------------------------------------
+
+
+def bare_app() -> Flask:
+    """The baseline: Flask, one route, nothing else (gunicorn ``bench.http:bare_app()``)."""
+    app = Flask("bare")
+
+    @app.post("/")
+    def empty() -> dict[str, object]:
+        return {}
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(target: str, env: dict[str, str], workers: int) -> Iterator[str]:
+    """gunicorn serving ``target`` on a free loopback port; its base URL while it runs."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "sync", "--backlog", "2048"]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+        )
+        try:
+            _wait_listening(port, process)
+            yield f"http://127.0.0.1:{port}"
+        except RuntimeError as error:
+            log.seek(0)
+            tail = log.read()[-3000:].decode(errors="replace")
+            raise RuntimeError(f"{error}\n--- gunicorn's log ---\n{tail}") from error
+        finally:
+            _stop(process)
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn was not listening after {seconds:g} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_ready(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{base}/readyz did not answer 200 within {seconds:g} s")
+
+
+def _enrol(base: str, programme: str, key: str, members: int) -> None:
+    for n in range(members):
+        request = urllib.request.Request(
+            f"{base}/v1/programmes/{programme}/members/m-{n}",
+            data=b'{"name": "bench"}',
+            method="PUT",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+
+# --- the load ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send the load: the URL, the headers, and the body of request ``n``."""
+
+    url: str
+    headers: dict[str, str]
+    ok: int  # the status a success answers
+    sale: tuple[str, int] | None = None  # (sale id prefix, members) or None: body "{}"
+
+    def body(self, tag: str, n: int) -> bytes:
+        if self.sale is None:
+            return b"{}"
+        prefix, members = self.sale
+        sale = {"member_id": f"m-{n % members}", "id": f"{prefix}-{tag}-{n}", "at": AT}
+        return json.dumps({**sale, "lines": LINES}).encode()
+
+
+def run_load(target: Target, seconds: float, clients: int, client: str) -> Load:
+    return (_wrk if client == "wrk" else _python)(target, seconds, clients)
+
+
+WRK_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tag", "w" .. threads)
+end
+local n = 0
+local lines = '%(lines)s'
+function request()
+  n = n + 1
+  local body = "{}"
+  if %(sale)s then
+    local sale = '{"member_id":"m-%%d","id":"%(prefix)s-%%s-%%d","at":"%(at)s","lines":%%s}'
+    body = string.format(sale, n %% %(members)d, tag, n, lines)
+  end
+  return wrk.format("POST", nil, %(headers)s, body)
+end
+"""
+
+
+def _lua_script(target: Target) -> str:
+    prefix, members = target.sale or ("", 1)
+    every = {"Content-Type": "application/json", **target.headers}
+    headers = ", ".join(f'["{k}"] = "{v}"' for k, v in every.items())
+    return WRK_SCRIPT % {
+        "lines": json.dumps(LINES, separators=(",", ":")),
+        "sale": "true" if target.sale else "false",
+        "prefix": prefix,
+        "members": members,
+        "at": AT,
+        "headers": "{" + headers + "}",
+    }
+
+
+def _wrk(target: Target, seconds: float, clients: int) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(_lua_script(target))
+        script.flush()
+        command = ["wrk", "--latency", "-t", str(min(clients, os.cpu_count() or 1))]
+        command += ["-c", str(clients), "-d", f"{seconds:g}s", "-s", script.name, target.url]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Load:
+    """Requests, duration, p50/p99 and errors from ``wrk --latency`` output."""
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
+    if done is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = sum(map(int, socket_errors.groups())) if socket_errors else 0
+    return Load(
+        requests=int(done.group(1)),
+        seconds=_seconds(float(done.group(2)), done.group(3)),
+        p50_ms=_percentile(output, 50),
+        p99_ms=_percentile(output, 99),
+        errors=errors + (int(failed.group(1)) if failed else 0),
+    )
+
+
+def _seconds(value: float, unit: str) -> float:
+    return value * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+
+def _percentile(output: str, percent: int) -> float:
+    found = re.search(rf"^\s*{percent}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk printed no {percent}% latency")
+    return _seconds(float(found.group(1)), found.group(2)) * 1000
+
+
+@dataclass
+class Tally:
+    """One Python client's successes (their latencies, in seconds) and failures."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def _python(target: Target, seconds: float, clients: int) -> Load:
+    """One thread per client, a new connection per request (sync workers close them)."""
+    tallies = [Tally() for _ in range(clients)]
+    start = time.perf_counter()
+    threads = [
+        threading.Thread(target=_client, args=(target, f"p{i}", start + seconds, tally))
+        for i, tally in enumerate(tallies)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    every = sorted(x for tally in tallies for x in tally.latencies)
+    errors = sum(tally.errors for tally in tallies)
+    cuts = statistics.quantiles(every, n=100) if len(every) > 1 else [math.nan] * 99
+    return Load(len(every) + errors, elapsed, cuts[49] * 1000, cuts[98] * 1000, errors)
+
+
+def _client(target: Target, tag: str, deadline: float, tally: Tally) -> None:
+    url = urllib.parse.urlsplit(target.url)
+    where = (url.hostname or "127.0.0.1", url.port or 80, url.path or "/")
+    n = 0
+    while time.perf_counter() < deadline:
+        n += 1
+        began = time.perf_counter()
+        try:
+            status = _post(*where, target, tag, n)
+        except OSError:
+            status = 0
+        if status == target.ok:
+            tally.latencies.append(time.perf_counter() - began)
+        else:
+            tally.errors += 1
+
+
+def _post(host: str, port: int, path: str, target: Target, tag: str, n: int) -> int:
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json", **target.headers}
+        connection.request("POST", path, body=target.body(tag, n), headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def measure(options: Options) -> Results:
+    client = _choose_client(options.client)
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as scratch:
+        database = options.database or f"sqlite:///{Path(scratch) / 'ledger.sqlite'}"
+        engine = open_database(database)  # migrated once, before the workers fork
+        try:
+            bare = _measure_bare(options, client)
+            commits = _measure_commits(options, client, database, engine)
+            return Results(options, client, bare, commits, _sales(engine), _check(engine))
+        finally:
+            engine.dispose()
+
+
+def _choose_client(choice: str) -> str:
+    if choice == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    if choice == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install -y wrk), or use --client python")
+    return choice
+
+
+def _measure_bare(options: Options, client: str) -> Load:
+    with gunicorn("bench.http:bare_app()", {}, options.workers) as base:
+        target = Target(f"{base}/", {}, ok=200)
+        run_load(target, options.warmup, options.clients, client)
+        return run_load(target, options.seconds, options.clients, client)
+
+
+def _measure_commits(options: Options, client: str, database: str, engine: Engine) -> Load:
+    env = {
+        "LOYALTY_DATABASE_URL": database,
+        "LOYALTY_RULES": str(ROOT / "rules"),
+        "LOYALTY_MATCHER": options.matcher,
+    }
+    key = create_key(engine, "pos", "bench.http")
+    with gunicorn("api:create_app()", env, options.workers) as base:
+        _wait_ready(base)
+        _enrol(base, options.programme, key, options.members)
+        url = f"{base}/v1/programmes/{options.programme}/transactions"
+        headers = {"Authorization": f"Bearer {key}"}
+        prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        warm = Target(url, headers, ok=201, sale=(f"{prefix}-warm", options.members))
+        run_load(warm, options.warmup, options.clients, client)
+        target = Target(url, headers, ok=201, sale=(prefix, options.members))
+        return run_load(target, options.seconds, options.clients, client)
+
+
+def _sales(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(transactions).where(transactions.c.kind == "sale")
+        return int(conn.execute(query).scalar_one())
+
+
+def _check(engine: Engine) -> list[str]:
+    return [f"{i.programme}/{i.subject}: {i.message}" for i in check(engine)]
+
+
+# --- the table --------------------------------------------------------------------------------
+
+HEADER = ("figure", "value", "baseline", "ratio", "target")
+
+
+def rows(results: Results) -> list[tuple[str, str, str, str, str]]:
+    bare, commits = results.bare, results.commits
+    clients = results.options.clients
+    share = commits.per_second / bare.per_second
+    clean = not results.inconsistencies
+    return [
+        (
+            f"commits/s, {clients} clients",
+            f"{commits.per_second:,.0f}/s",
+            f"{bare.per_second:,.0f}/s  bare Flask POST",
+            f"{share:.2f}x",
+            _target(f">= {COMMIT_SHARE:.2f}x bare", share >= COMMIT_SHARE),
+        ),
+        _latency("p50 latency", commits.p50_ms, bare.p50_ms, None),
+        _latency("p99 latency", commits.p99_ms, bare.p99_ms, commits.p99_ms < P99_MS),
+        (
+            "errors (non-2xx, socket)",
+            f"{commits.errors:,} of {commits.requests:,}",
+            f"{bare.errors:,} of {bare.requests:,}",
+            "-",
+            _target("0", commits.errors == 0 and bare.errors == 0),
+        ),
+        (
+            "ledger check",
+            "clean" if clean else f"{len(results.inconsistencies)} inconsistencies",
+            f"{results.sales_in_ledger:,} sales in the ledger",
+            "-",
+            _target("clean", clean),
+        ),
+    ]
+
+
+def _latency(figure: str, value: float, baseline: float, met: bool | None) -> tuple[str, ...]:
+    target = "-" if met is None else _target(f"< {P99_MS:g} ms", met)
+    return (figure, f"{value:.1f} ms", f"{baseline:.1f} ms", f"{value / baseline:.1f}x", target)
+
+
+def _target(text: str, met: bool) -> str:
+    return f"{text}  {'ok' if met else 'MISSED'}"
+
+
+def table(results: Results) -> str:
+    body = rows(results)
+    widths = [max(len(line[i]) for line in (HEADER, *body)) for i in range(len(HEADER))]
+    lines = [
+        " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in (HEADER, *body)
+    ]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join([_caption(results), *lines])
+
+
+def _caption(results: Results) -> str:
+    o = results.options
+    return (
+        f"POST /v1/programmes/{o.programme}/transactions (2-line sale, {o.members} members, "
+        f"{o.matcher} matcher) vs bare Flask; gunicorn {o.workers} sync workers on loopback; "
+        f"{o.clients} clients via {results.client}; {o.seconds:g} s per figure after "
+        f"{o.warmup:g} s warm-up; {os.cpu_count()} CPUs"
+    )
+
+
+def succeeded(results: Results) -> bool:
+    return results.bare.errors == results.commits.errors == 0 and not results.inconsistencies
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str] | None = None) -> Options:
+    default = Options()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--seconds", type=_positive(float), default=default.seconds, help="per figure"
+    )
+    parser.add_argument("--warmup", type=_positive(float), default=default.warmup)
+    parser.add_argument("--clients", type=_positive(int), default=default.clients)
+    parser.add_argument("--workers", type=_positive(int), default=default.workers)
+    parser.add_argument("--members", type=_positive(int), default=default.members)
+    parser.add_argument("--programme", default=default.programme)
+    parser.add_argument("--matcher", choices=("durable", "python"), default=default.matcher)
+    parser.add_argument("--database", help="ledger URL (default: a fresh SQLite file)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default=default.client)
+    return Options(**vars(parser.parse_args(argv)))
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    convert.__name__ = getattr(kind, "__name__", "number")
+    return convert
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    results = measure(parse(argv))
+    print(table(results))
+    for problem in results.inconsistencies[:20]:
+        print(f"  ledger: {problem}")
+    return 0 if succeeded(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
