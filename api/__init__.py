@@ -19,7 +19,7 @@ from api.settings import Settings
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The loyalty-rules API. ``config`` overrides settings read from the environment."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # an API serves no static files
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # names and messages stay readable
     settings = Settings.from_env(config or {})
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

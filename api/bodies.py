@@ -72,3 +72,13 @@ def moment(value: Any, name: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ApiError(400, "bad-parameter", "Bad parameter", f"'{name}' needs a time zone offset")
     return parsed
+
+
+MAX_ID = 128
+
+
+def check_path_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Ids in the URL fit the ledger's columns (a blueprint url_value_preprocessor)."""
+    for name, value in (values or {}).items():
+        if name != "programme" and isinstance(value, str) and len(value) > MAX_ID:
+            raise invalid(name, f"{name} ids are at most {MAX_ID} characters")

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     ConflictError,
+    EngineError,
     InputError,
     LoyaltyError,
     PolicyError,
@@ -79,6 +80,11 @@ def _domain(error: LoyaltyError) -> Response:
     if isinstance(error, InputError | PolicyError):
         records = problem_records(error.problems)
         return problem(422, "invalid-body", "Invalid request body", str(error), errors=records)
+    if isinstance(error, EngineError):
+        log.error("engine failure: %s", error, extra={"request_id": g.get("request_id")})
+        return problem(
+            500, "engine-failure", "Engine failure", "the rules engine failed; it was logged"
+        )
     if isinstance(error, ProblemsError):
         return problem(
             422, "invalid", "Invalid", str(error), errors=problem_records(error.problems)
@@ -101,7 +107,11 @@ def _http(error: HTTPException) -> Response:
     detail = {413: "the request body is larger than this server accepts"}.get(
         status, error.description or ""
     )
-    return problem(status, slug, error.name or "Error", detail)
+    response = problem(status, slug, error.name or "Error", detail)
+    for name, value in error.get_headers():
+        if name == "Allow":  # RFC 9110: a 405 names the methods that are allowed
+            response.headers["Allow"] = value
+    return response
 
 
 def _unexpected(error: Exception) -> Response:

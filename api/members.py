@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from api.auth import requires
-from api.bodies import json_body, write_key
+from api.bodies import check_path_ids, json_body, write_key
 from api.errors import ApiError
 from api.sales import respond
 from api.services import services
@@ -16,6 +16,7 @@ from engine.ledger.idempotency import Outcome
 from engine.ledger.views import member_view
 
 bp = Blueprint("members", __name__, url_prefix="/v1/programmes/<programme>/members/<member>")
+bp.url_value_preprocessor(check_path_ids)
 
 
 @bp.put("")
@@ -70,7 +71,7 @@ def _int_arg(name: str) -> int | None:
     text = request.args.get(name)
     if text is None:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
         raise ApiError(
             400, "bad-parameter", "Bad parameter", f"'{name}' must be a positive whole number"
         )

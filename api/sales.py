@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, Response, json
 
 from api.auth import requires
-from api.bodies import idempotency_key, invalid, json_body, moment
+from api.bodies import check_path_ids, idempotency_key, invalid, json_body, moment
 from api.services import services
 from engine.ledger.idempotency import Outcome
 from engine.model import parse_member, parse_transaction
 
 bp = Blueprint("sales", __name__, url_prefix="/v1/programmes/<programme>")
+bp.url_value_preprocessor(check_path_ids)
 
 
 @bp.post("/quote")

@@ -19,6 +19,7 @@ from engine.policy.problems import Path, Problem
 from engine.policy.schema import schema_problems
 
 PERIODS = ("day", "week", "month", "year", "campaign", "ever")
+MIN_YEAR, MAX_YEAR = 1900, 2999  # beyond these, date arithmetic (expiry) and databases overflow
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,9 @@ class _Reader:
                 f"'{text}' is not a date and time",
                 "use ISO 8601 with an offset, e.g. 2026-11-24T10:00:00+08:00",
             )
+            return None
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            self.add((*base, key), f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
             return None
         if moment.tzinfo is None:
             self.add(

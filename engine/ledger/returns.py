@@ -66,10 +66,14 @@ def load_sale(conn: Connection, programme: str, sale_id: str) -> RowMapping:
 def parse_return(body: Mapping[str, Any]) -> tuple[str, datetime, list[ReturnedLine] | None]:
     problems = []
     if not isinstance(body.get("id"), str) or not body["id"]:
-        problems.append(Problem("missing required field 'id' (the return's own id)", ()))
+        problems.append(Problem("missing required field 'id' (the return's own id)", ("id",)))
     at = _moment(body.get("at"), problems)
     lines = None
-    if "lines" in body and not isinstance(body["lines"], list):
+    if body.get("lines") == []:
+        problems.append(
+            Problem("give at least one line, or leave lines out to return it all", ("lines",))
+        )
+    elif "lines" in body and not isinstance(body["lines"], list):
         problems.append(Problem("lines must be a list of {line_id, quantity}", ("lines",)))
     elif "lines" in body:
         lines = [_returned_line(item, i, problems) for i, item in enumerate(body["lines"])]

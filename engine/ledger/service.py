@@ -28,6 +28,7 @@ from engine.quote import Evaluator, Quote
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
 Rows = dict[str, RowMapping]
+MAX_ADJUSTMENT = 10**9  # far beyond any real correction, far below integer overflow
 
 
 class Ledger:
@@ -232,10 +233,21 @@ class Ledger:
     ) -> Outcome:
         """Add (positive) or remove (negative) points by hand, with a reason and an actor."""
         evaluator = self.evaluator(programme)
-        if isinstance(points, bool) or not isinstance(points, int) or points == 0 or not reason:
+        if (
+            isinstance(points, bool)
+            or not isinstance(points, int)
+            or not 0 < abs(points) <= MAX_ADJUSTMENT
+            or not reason
+        ):
             raise InputError(
                 "the adjustment is invalid",
-                [Problem("points must be a non-zero whole number, with a reason", ("points",))],
+                [
+                    Problem(
+                        f"points must be a whole number from -{MAX_ADJUSTMENT:,} to "
+                        f"{MAX_ADJUSTMENT:,}, not 0, with a reason",
+                        ("points",),
+                    )
+                ],
             )
         body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
         digest = request_hash(body)

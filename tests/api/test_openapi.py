@@ -166,9 +166,6 @@ def test_every_flask_route_is_documented_and_every_documented_path_exists(api):
     assert _flask_operations(api.app) == documented
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="mismatch: Flask adds GET /static/<path:filename>"
-)
 def test_the_app_serves_no_undocumented_static_route(api):
     assert "static" not in {rule.endpoint for rule in api.app.url_map.iter_rules()}
 
@@ -553,19 +550,14 @@ def test_an_unlisted_method_is_a_405_problem(api):
     )
 
 
-# --- mismatches between the code and the contract (each flips to XPASS once fixed) ------------
+# --- former mismatches between the code and the contract, now regression tests -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="mismatch: 405 has no Allow header (RFC 9110 requires one)",
-)
 def test_an_unlisted_method_names_the_allowed_ones(api):
     conforms_to(api.call("pos", "delete", MEMBER), "/components/responses/MethodNotAllowed")
 
 
-KNOWN_500S = {
+ONCE_500S = {
     "adjustment beyond int64": _case("adjust", "marketer", 422, ADJ, json=_adjust(2**64)),
     "adjustment overflowing the balance": _case(
         "adjust", "admin", 422, ADJ, json=_adjust(2**63 - 1, "a-max")
@@ -579,12 +571,7 @@ KNOWN_500S = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="mismatch: the API answers 500 where the contract says 4xx",
-)
-@pytest.mark.parametrize("case", KNOWN_500S.values(), ids=KNOWN_500S.keys())
-def test_known_server_errors_on_invalid_input(api, case):
+@pytest.mark.parametrize("case", ONCE_500S.values(), ids=ONCE_500S.keys())
+def test_extreme_input_is_refused_with_a_4xx_not_a_500(api, case):
     operation, role, status, url, kwargs = case
     assert api.call(role, OPS[operation][1], url, **kwargs).status_code == status

@@ -1,0 +1,91 @@
+"""Outreach tasks for the contact centre and CRM: list them, change their status."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Blueprint, request
+
+from api.auth import requires
+from api.bodies import json_body
+from api.errors import ApiError
+from api.services import services
+from engine.outreach.tasks import MAX_PAGE, Filters, list_tasks, set_status
+
+bp = Blueprint("outreach", __name__, url_prefix="/v1/programmes/<programme>/outreach")
+
+
+@bp.get("/tasks")
+@requires("marketer")
+def tasks(programme: str) -> dict[str, Any]:
+    """Tasks in id order; filters ``status``, ``channel``, ``trigger``, ``due``, ``member``;
+    pages of ``limit`` (at most 500) continued with ``after`` = the answer's ``next``."""
+    state = services()
+    state.registry[programme]  # 404 for a programme that is not loaded
+    filters = Filters(
+        status=request.args.get("status"),
+        channel=request.args.get("channel"),
+        trigger=request.args.get("trigger"),
+        due=_date_arg("due"),
+        member=request.args.get("member"),
+    )
+    page, following = list_tasks(
+        state.database,
+        programme,
+        filters,
+        after=_int_arg("after", 0),
+        limit=min(_int_arg("limit", 50), MAX_PAGE),
+    )
+    return {"tasks": page, "next": following}
+
+
+@bp.patch("/tasks/<int:task_id>")
+@requires("marketer")
+def change(programme: str, task_id: int) -> dict[str, Any]:
+    """``{"status": "done"}`` (and optionally ``"error"`` for a failure); 409 if not allowed."""
+    state = services()
+    state.registry[programme]
+    body = json_body()
+    unknown = sorted(set(body) - {"status", "error"})
+    if unknown or "status" not in body:
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            'send {"status": ...} and optionally "error"',
+            errors=[{"path": name, "message": "unknown field"} for name in unknown]
+            or [{"path": "status", "message": "missing required field 'status'"}],
+        )
+    error = body.get("error")
+    return set_status(
+        state.database,
+        programme,
+        task_id,
+        body["status"],
+        now=datetime.now(UTC),
+        error=str(error) if error is not None else None,
+    )
+
+
+def _int_arg(name: str, default: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise ApiError(
+            400, "bad-parameter", "Bad parameter", f"'{name}' must be a whole number, 0 or more"
+        )
+    return int(text)
+
+
+def _date_arg(name: str) -> date | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ApiError(
+            400, "bad-parameter", "Bad parameter", f"'{name}' must be a date like 2026-11-24"
+        ) from exc
