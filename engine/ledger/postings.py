@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
-from engine.ledger.state import current_period_start, period_starts
+from engine.ledger.state import Needs, current_period_start, period_starts
 from engine.ledger.tables import (
     journal,
     lots,
@@ -40,7 +40,8 @@ def post_quote(
         balance -= taken
     if quote.earned.total:
         debt, balance = earn(conn, row, quote.earned.total, debt, balance, quote, at)
-        add_period_points(conn, evaluator, programme, member_id, quote.earned.total, at)
+        if Needs.of(evaluator.document).period_points:
+            add_period_points(conn, evaluator, programme, member_id, quote.earned.total, at)
     for applied in quote.applied:
         bonus = quote.earned.rule_bonus.get(
             applied.offer.source, 0
@@ -84,6 +85,9 @@ def post_quote(
     return balance
 
 
+JOURNAL_INSERT = insert(journal)  # built once: the hottest statement of every posting
+
+
 def journal_entry(
     conn: Connection,
     programme: str,
@@ -99,17 +103,18 @@ def journal_entry(
 ) -> None:
     """Append one movement to the journal (the only way points move)."""
     conn.execute(
-        insert(journal).values(
-            programme=programme,
-            member_id=member_id,
-            kind=kind,
-            points=points,
-            lot_id=lot_id,
-            transaction_id=transaction_id,
-            at=at,
-            reason=reason,
-            actor=actor,
-        )
+        JOURNAL_INSERT,
+        {
+            "programme": programme,
+            "member_id": member_id,
+            "kind": kind,
+            "points": points,
+            "lot_id": lot_id,
+            "transaction_id": transaction_id,
+            "at": at,
+            "reason": reason,
+            "actor": actor,
+        },
     )
 
 
@@ -186,16 +191,17 @@ def add_period_points(
     """Count points earned per day/week/month/year for per-period caps (an upsert)."""
     today = local_date(at, evaluator.tz)
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for period, starts in period_starts(today).items():
-        statement = dialect.insert(period_points).values(
-            programme=programme, member_id=member_id, period=period, starts=starts, points=points
+    upsert = dialect.insert(period_points)
+    rows = [
+        {"programme": programme, "member_id": member_id, "period": p, "starts": s, "points": points}
+        for p, s in period_starts(today).items()
+    ]
+    conn.execute(
+        upsert.values(rows).on_conflict_do_update(
+            index_elements=["programme", "member_id", "period", "starts"],
+            set_={"points": period_points.c.points + upsert.excluded.points},
         )
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["programme", "member_id", "period", "starts"],
-                set_={"points": period_points.c.points + points},
-            )
-        )
+    )
 
 
 def change_tier(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,16 +43,35 @@ def member_row(
     return row
 
 
+@dataclass(frozen=True)
+class Needs:
+    """Which parts of a member's history the programme's rules can look at at all."""
+
+    usage: bool  # some rule or campaign has a per-member limit
+    period_points: bool  # earning has a per-period cap
+    campaigns: bool  # some campaign is a downpour (assigned groups)
+
+    @classmethod
+    def of(cls, programme: Mapping[str, Any]) -> Needs:
+        offers = [*programme.get("rules", []), *programme.get("campaigns", [])]
+        return cls(
+            usage=any("limit" in offer for offer in offers),
+            period_points="per_period" in programme["earn"].get("caps", {}),
+            campaigns=any(c["kind"] == "downpour" for c in programme.get("campaigns", [])),
+        )
+
+
 def load_member(
     conn: Connection,
     programme: Mapping[str, Any],
     row: RowMapping,
     at: datetime,
 ) -> Member:
-    """The engine's view of a member at ``at``."""
+    """The engine's view of a member at ``at``; history the rules never read is not loaded."""
     pid, mid = row["programme"], row["id"]
     tz = ZoneInfo(programme["programme"]["timezone"])
     today = local_date(at, tz)
+    needs = Needs.of(programme)
     spendable, pending = _lots(conn, pid, mid, at)
     return Member(
         id=mid,
@@ -60,13 +80,13 @@ def load_member(
         lots=spendable,
         pending_points=pending,
         qualifying_spend=current_spend(programme, row, today),
-        earned_in_period=_earned_in_period(conn, pid, mid, today),
+        earned_in_period=_earned_in_period(conn, pid, mid, today) if needs.period_points else {},
         tags={k: tuple(v) if isinstance(v, list) else (v,) for k, v in row["tags"].items()},
         birthday=row["birthday"],
         joined=row["joined"],
         last_purchase_at=row["last_purchase_at"],
-        campaigns=_campaigns(conn, pid, mid),
-        usage=_usage(conn, pid, mid, today, tz),
+        campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
+        usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
     )
 
 
