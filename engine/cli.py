@@ -280,9 +280,11 @@ def scenario_tests(paths: Sequence[str], matcher: str, output: str) -> None:
 
 def _register_feature_commands() -> None:
     # Features own their commands; the group only gathers them.
+    from engine.campaigns.cli import analyze, campaign, demo
     from engine.review.cli import review
 
-    main.add_command(review)
+    for command in (review, analyze, demo, campaign):
+        main.add_command(command)
 
 
 _register_feature_commands()

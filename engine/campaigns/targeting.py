@@ -1,0 +1,540 @@
+"""Who a downpour campaign targets, evaluated in the database (never member by member).
+
+The campaign's ``audience`` and each group's ``filter`` are parsed by the rules' own parser
+(``engine.rules.tree.parse_when``), so values, lists and operators mean exactly what they mean
+in a rule's ``member`` block, and are then compiled to SQL that runs on SQLite and PostgreSQL:
+
+* ``tier``: the member's tier (no tier compares as ``""``, as in the engine's facts);
+* ``balance``: the cached spendable balance ``members.balance``;
+* ``days_inactive`` (= ``days_since_last_purchase``) and ``days_since_joined``: whole local
+  days in the programme's zone, turned into ranges of instants or dates so an index can serve
+  them; a member who never bought matches no ``days_inactive`` test;
+* ``joined``: the join date;
+* ``tags``: a JSON object of tag → text or list of texts; a test matches when any of the
+  member's text values is (``in``) / none is (``not_in``) among the given values; an absent tag
+  matches ``not_in`` and nothing else (the engine's semantics).
+
+A member in the audience joins the **first** group whose filter matches (lowest ``priority``,
+then file order); members matching no group are not targeted. A targeted member is held out
+when ``holdout_bucket(campaign, member) < round(holdout_percent * 100)``, where
+``holdout_bucket`` is the first 8 bytes of ``sha256(campaign_id + NUL + member_id)`` (UTF-8)
+read as a big-endian unsigned integer, modulo 10,000 — the same draw as
+``engine.offers.in_holdout``. PostgreSQL computes it with its built-in ``sha256``; SQLite calls
+the Python function registered on the connection by ``prepare``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    LargeBinary,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import BIT, JSONB, array
+
+from engine.calendar import local_date, start_of_day
+from engine.campaigns.model import Context, groups_by_priority
+from engine.errors import InputError
+from engine.ledger.tables import campaign_assignments, campaign_budgets, members
+from engine.offers import HOLDOUT, audience_as_member
+from engine.rules.tree import TAG_PREFIX, Test, parse_when
+
+BUCKETS = 10_000
+SQLITE_BUCKET = "loyalty_holdout_bucket"
+_WORD = 2**32 % BUCKETS  # the high 32-bit word's weight, modulo BUCKETS
+_FAR = 100_000  # days; a bound further away than this is no bound at all
+SAMPLE_SCAN = 40  # audience members read per sampled member before topping up
+
+__all__ = [
+    "HOLDOUT",
+    "Preview",
+    "Targeting",
+    "holdout_bucket",
+    "holdout_threshold",
+    "prepare",
+    "preview",
+]
+
+
+# --- the holdout draw -------------------------------------------------------------------------
+
+
+def holdout_bucket(campaign_id: str, member_id: str) -> int:
+    """0..9999: sha256(campaign_id NUL member_id), first 8 bytes big-endian, modulo 10,000."""
+    digest = hashlib.sha256(f"{campaign_id}\0{member_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % BUCKETS
+
+
+def holdout_threshold(percent: float) -> int:
+    """Buckets below this are held out (10% → 1000), rounded as ``engine.offers`` rounds."""
+    return round(percent * 100)
+
+
+def prepare(conn: Connection) -> None:
+    """Register the holdout function on a SQLite connection (PostgreSQL needs nothing)."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        raw.create_function(SQLITE_BUCKET, 2, holdout_bucket, deterministic=True)  # type: ignore[union-attr]
+
+
+def bucket_sql(dialect: str, campaign_id: str, member_id: ColumnElement[Any]) -> ColumnElement[int]:
+    """``holdout_bucket`` computed by the database."""
+    if dialect == "sqlite":
+        return func.loyalty_holdout_bucket(literal(campaign_id), member_id, type_=Integer)
+    salt = literal(campaign_id.encode() + b"\0", LargeBinary)
+    digest = func.sha256(salt.op("||")(func.convert_to(member_id, "UTF8")), type_=LargeBinary)
+    high, low = _word(digest, 1), _word(digest, 5)
+    return ((high % BUCKETS) * _WORD + low % BUCKETS) % BUCKETS
+
+
+def _word(digest: ColumnElement[bytes], start: int) -> ColumnElement[int]:
+    hexa = func.encode(func.substring(digest, start, 4), "hex")
+    return cast(cast(literal("x").concat(hexa), BIT(32)), BigInteger)
+
+
+# --- tests → SQL ----------------------------------------------------------------------------
+
+
+def member_tests(block: Mapping[str, Any] | None, exponent: int, name: str) -> tuple[Test, ...]:
+    """A member block (audience or group filter) parsed exactly as a rule's ``member`` block."""
+    return parse_when(
+        name, {"member": dict(block)} if block else {}, currency_exponent=exponent
+    ).member
+
+
+@dataclass(frozen=True)
+class Clauses:
+    """Compiles member tests to SQL on ``members`` for one dialect and one local day."""
+
+    dialect: str
+    today: date
+    context: Context
+
+    def all(self, tests: Sequence[Test]) -> ColumnElement[bool]:
+        return and_(true(), *(self.test(test) for test in tests))
+
+    def test(self, test: Test) -> ColumnElement[bool]:
+        if test.field.startswith(TAG_PREFIX):
+            return self.tag(test.field.removeprefix(TAG_PREFIX), test.op, test.value)
+        if test.field == "days_since_last_purchase":
+            return _days(test.op, test.value, self._inactive)
+        if test.field == "days_since_joined":
+            return _days(test.op, test.value, self._joined_days)
+        if test.field == "joined":
+            return _compare(members.c.joined, test.op, _dates(test.value))
+        if test.field == "tier":
+            return _compare(func.coalesce(members.c.tier, ""), test.op, test.value)
+        if test.field == "balance":
+            return _compare(members.c.balance, test.op, test.value)
+        raise InputError(f"a campaign audience cannot test '{test.field}'")
+
+    def _inactive(self, low: int | None, high: int | None) -> ColumnElement[bool]:
+        """Last purchase between ``low`` and ``high`` whole local days ago (inclusive)."""
+        bought = members.c.last_purchase_at
+        parts = [bought.is_not(None)]
+        if high is not None:
+            parts.append(bought >= start_of_day(self.today - timedelta(days=high), self.context.tz))
+        if low is not None:
+            parts.append(
+                bought < start_of_day(self.today - timedelta(days=low - 1), self.context.tz)
+            )
+        return and_(*parts)
+
+    def _joined_days(self, low: int | None, high: int | None) -> ColumnElement[bool]:
+        parts = [true()]
+        if high is not None:
+            parts.append(members.c.joined >= self.today - timedelta(days=high))
+        if low is not None:
+            parts.append(members.c.joined <= self.today - timedelta(days=low))
+        return and_(*parts)
+
+    def tag(self, name: str, op: str, values: Any) -> ColumnElement[bool]:
+        wanted = [str(v) for v in values]
+        hit = _sqlite_tag(name, wanted) if self.dialect == "sqlite" else _postgres_tag(name, wanted)
+        hit = func.coalesce(hit, false())
+        if op == "in":
+            return hit
+        if op == "not_in":
+            return not_(hit)
+        raise InputError(f"tags take in or not_in, not {op!r}")
+
+
+def _sqlite_tag(name: str, wanted: list[str]) -> ColumnElement[bool]:
+    path = f'$."{name}"'
+    kind = func.coalesce(func.json_type(members.c.tags, path), "")
+    each = func.json_each(members.c.tags, path).table_valued("value", "type")
+    in_list = exists(
+        select(1).select_from(each).where(each.c.type == "text", each.c.value.in_(wanted))
+    )
+    scalar = func.json_extract(members.c.tags, path).in_(wanted)
+    return or_(and_(kind == "text", scalar), and_(kind == "array", in_list))
+
+
+def _postgres_tag(name: str, wanted: list[str]) -> ColumnElement[bool]:
+    value = cast(members.c.tags, JSONB)[name]
+    is_text = func.jsonb_typeof(value).in_(["string", "array"])
+    return and_(is_text, value.op("?|", is_comparison=True)(array(wanted)))
+
+
+def _compare(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    if op == "between":
+        return expr.between(value[0], value[1])
+    if op == "in":
+        return expr.in_(list(value))
+    if op == "not_in":
+        return expr.not_in(list(value))
+    operators = {
+        "eq": expr.__eq__,
+        "ne": expr.__ne__,
+        "gt": expr.__gt__,
+        "gte": expr.__ge__,
+        "lt": expr.__lt__,
+        "lte": expr.__le__,
+    }
+    return operators[op](value)
+
+
+def _dates(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_date(v) for v in value)
+    return _date(value)
+
+
+def _date(number: int) -> date:
+    return date(number // 10000, number // 100 % 100, number % 100)
+
+
+def _days(op: str, value: Any, span: Any) -> ColumnElement[bool]:
+    """A test on a whole number of days as ranges (``span(low, high)``, inclusive, None = open)."""
+    if op in ("in", "not_in"):
+        hit = or_(*(span(*_clamp(v, v)) for v in value))
+        return hit if op == "in" else and_(span(None, None), not_(hit))
+    if op == "ne":
+        return and_(span(None, None), not_(span(*_clamp(value, value))))
+    if op == "between":
+        return span(*_clamp(*value))
+    bounds = {
+        "eq": (value, value),
+        "gt": (value + 1, None),
+        "gte": (value, None),
+        "lt": (None, value - 1),
+        "lte": (None, value),
+    }
+    return span(*_clamp(*bounds[op]))
+
+
+def _clamp(low: int | None, high: int | None) -> tuple[int | None, int | None]:
+    """Bounds beyond ``_FAR`` days are open; a range wholly beyond them is empty."""
+    if (low is not None and low > _FAR) or (high is not None and high < -_FAR):
+        return _FAR + 1, _FAR
+    open_low = low is None or low < -_FAR
+    open_high = high is None or high > _FAR
+    return (None if open_low else low), (None if open_high else high)
+
+
+# --- the campaign's assignment ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targeting:
+    """One downpour campaign evaluated at ``at`` on one database dialect."""
+
+    context: Context
+    campaign_id: str
+    at: datetime
+    dialect: str
+    campaign: Mapping[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "campaign", self.context.downpour(self.campaign_id))
+        if not 1900 <= self.at.year <= 2200:
+            raise InputError(f"evaluate a campaign at a date between 1900 and 2200, not {self.at}")
+
+    @property
+    def clauses(self) -> Clauses:
+        return Clauses(self.dialect, local_date(self.at, self.context.tz), self.context)
+
+    @property
+    def threshold(self) -> int:
+        return holdout_threshold(self.campaign.get("holdout_percent", 0))
+
+    def audience(self) -> ColumnElement[bool]:
+        """Members of the programme (not merged away) whose state matches the audience."""
+        audience = self.campaign.get("audience")
+        block = audience_as_member(audience) if audience else None
+        tests = member_tests(block, self.context.currency.exponent, f"{self.campaign_id}.audience")
+        return and_(
+            members.c.programme == self.context.programme,
+            members.c.merged_into.is_(None),
+            self.clauses.all(tests),
+        )
+
+    def group_of(self) -> ColumnElement[Any]:
+        """The first group (by priority) whose filter the member matches, else NULL."""
+        whens = []
+        exponent = self.context.currency.exponent
+        for group in groups_by_priority(self.campaign):
+            tests = member_tests(group.get("filter"), exponent, f"{self.campaign_id}/{group['id']}")
+            whens.append((self.clauses.all(tests), literal(group["id"])))
+        return case(*whens, else_=null())
+
+    def assignment(self) -> Select[Any]:
+        """Every audience member: id, tier, stratum (their group) and group_id (or holdout).
+
+        ``stratum`` and ``group_id`` are NULL for audience members who match no group.
+        """
+        base = (
+            select(
+                members.c.id.label("member_id"),
+                func.coalesce(members.c.tier, "").label("tier"),
+                self.group_of().label("stratum"),
+            )
+            .where(self.audience())
+            .subquery("audience")
+        )
+        group_id: ColumnElement[Any] = base.c.stratum
+        if self.threshold > 0:
+            drawn = bucket_sql(self.dialect, self.campaign_id, base.c.member_id) < self.threshold
+            group_id = case(
+                (base.c.stratum.is_(None), null()), (drawn, literal(HOLDOUT)), else_=base.c.stratum
+            )
+        return select(base.c.member_id, base.c.tier, base.c.stratum, group_id.label("group_id"))
+
+
+# --- preview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Counts per tier and group (holdout included), a sample, and the frozen state if launched."""
+
+    programme: str
+    campaign_id: str
+    at: datetime
+    groups: list[str]  # in assignment order, then "holdout"
+    tiers: list[str]
+    counts: dict[tuple[str, str | None], int]  # (tier, group or None for "in no group") → members
+    sample: dict[str, list[dict[str, Any]]]
+    launched: dict[str, Any] | None = None
+
+    @property
+    def audience(self) -> int:
+        return sum(self.counts.values())
+
+    def by_group(self) -> dict[str | None, int]:
+        totals: dict[str | None, int] = {}
+        for (_, group), count in self.counts.items():
+            totals[group] = totals.get(group, 0) + count
+        return totals
+
+    def as_dict(self) -> dict[str, Any]:
+        groups = self.by_group()
+        return {
+            "programme": self.programme,
+            "campaign": self.campaign_id,
+            "at": self.at.isoformat(),
+            "audience": self.audience,
+            "targeted": sum(n for g, n in groups.items() if g is not None),
+            "in_no_group": groups.get(None, 0),
+            "groups": {g: groups.get(g, 0) for g in self.groups},
+            "tiers": [
+                {
+                    "tier": tier or None,
+                    "groups": {g: self.counts.get((tier, g), 0) for g in self.groups},
+                    "in_no_group": self.counts.get((tier, None), 0),
+                }
+                for tier in self.tiers
+            ],
+            "sample": self.sample,
+            "launched": self.launched,
+        }
+
+
+def preview(
+    conn: Connection, context: Context, campaign_id: str, at: datetime, *, sample: int = 5
+) -> Preview:
+    """What launching now would assign, counted in the database; nothing is written.
+
+    The sample is each group's ``sample`` lowest member ids. PostgreSQL answers counts and
+    sample in one statement over a materialised assignment (one scan of the members); SQLite
+    materialises slowly, so it counts in one scan and picks the sample from a scan of the
+    primary key that stops early (topped up group by group only for rare groups).
+    """
+    prepare(conn)
+    targeting = Targeting(context, campaign_id, at, conn.dialect.name)
+    group_ids = [g["id"] for g in groups_by_priority(targeting.campaign)] + [HOLDOUT]
+    if conn.dialect.name == "postgresql":
+        counts, picked = _in_one_pass(conn, targeting, group_ids, sample)
+    else:
+        counts = _counts(conn, targeting)
+        picked = _first_ids(conn, targeting, counts, sample)
+    return Preview(
+        context.programme,
+        campaign_id,
+        at,
+        group_ids,
+        _tier_order(context, {tier for tier, _ in counts}),
+        counts,
+        _sample(conn, targeting, picked),
+        launched_summary(conn, context.programme, campaign_id),
+    )
+
+
+Counts = dict[tuple[str, str | None], int]
+
+
+def _in_one_pass(
+    conn: Connection, targeting: Targeting, group_ids: list[str], size: int
+) -> tuple[Counts, dict[str, list[str]]]:
+    """Rows (tier, group, count, NULL) per tier and group, then (NULL, group, NULL, member)
+    for the ``size`` lowest member ids of each group, from one materialised assignment."""
+    assigned = targeting.assignment().cte("assigned").prefix_with("MATERIALIZED")
+    parts: list[Any] = [
+        select(
+            assigned.c.tier, assigned.c.group_id, func.count().label("n"), null().label("member")
+        ).group_by(assigned.c.tier, assigned.c.group_id)
+    ]
+    for group in group_ids if size > 0 else []:
+        first = (
+            select(assigned.c.member_id)
+            .where(assigned.c.group_id == group)
+            .order_by(assigned.c.member_id)
+            .limit(size)
+            .subquery()
+        )
+        parts.append(select(null(), literal(group), null(), first.c.member_id))
+    counts: Counts = {}
+    picked: dict[str, list[str]] = {}
+    for tier, group, n, member in conn.execute(union_all(*parts)):
+        if member is None:
+            counts[(tier, group)] = n
+        else:
+            picked.setdefault(group, []).append(member)
+    return counts, picked
+
+
+def _counts(conn: Connection, targeting: Targeting) -> Counts:
+    assigned = targeting.assignment().subquery("assigned")
+    query = select(assigned.c.tier, assigned.c.group_id, func.count()).group_by(
+        assigned.c.tier, assigned.c.group_id
+    )
+    return {(tier, group): n for tier, group, n in conn.execute(query)}
+
+
+def _first_ids(
+    conn: Connection, targeting: Targeting, counts: Counts, size: int
+) -> dict[str, list[str]]:
+    """Each group's ``size`` lowest member ids: the audience's first ids, then per group."""
+    picked: dict[str, list[str]] = {}
+    if size <= 0:
+        return picked
+    first = targeting.assignment().order_by("member_id").limit(size * SAMPLE_SCAN)
+    for row in conn.execute(first):
+        if row.group_id is not None and len(picked.setdefault(row.group_id, [])) < size:
+            picked[row.group_id].append(row.member_id)
+    wanted: dict[str, int] = {}
+    for (_, group), n in counts.items():
+        if group is not None:
+            wanted[group] = wanted.get(group, 0) + n
+    for group, n in wanted.items():
+        if len(picked.get(group, [])) < min(size, n):
+            assigned = targeting.assignment().subquery("assigned")
+            query = (
+                select(assigned.c.member_id)
+                .where(assigned.c.group_id == group)
+                .order_by(assigned.c.member_id)
+                .limit(size)
+            )
+            picked[group] = list(conn.execute(query).scalars())
+    return picked
+
+
+def _tier_order(context: Context, seen: set[str]) -> list[str]:
+    known = context.tiers()
+    return [t for t in known if t in seen] + sorted(seen - set(known))
+
+
+def _sample(
+    conn: Connection, targeting: Targeting, picked: Mapping[str, list[str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The picked members' tier, balance, days inactive and tags, lowest ids first."""
+    ids = [member for group in picked.values() for member in group]
+    if not ids:
+        return {}
+    query = select(
+        members.c.id, members.c.tier, members.c.balance, members.c.tags, members.c.last_purchase_at
+    ).where(members.c.programme == targeting.context.programme, members.c.id.in_(ids))
+    found = {row.id: row for row in conn.execute(query)}
+    return {
+        group: [_sample_row(found[m], targeting) for m in sorted(chosen)]
+        for group, chosen in sorted(picked.items())
+    }
+
+
+def _sample_row(row: Any, targeting: Targeting) -> dict[str, Any]:
+    today = targeting.clauses.today
+    bought = row.last_purchase_at
+    return {
+        "member_id": row.id,
+        "tier": row.tier,
+        "balance": row.balance,
+        "days_inactive": None
+        if bought is None
+        else (today - local_date(bought, targeting.context.tz)).days,
+        "tags": row.tags,
+    }
+
+
+def launched_summary(conn: Connection, programme: str, campaign_id: str) -> dict[str, Any] | None:
+    """The frozen assignment's counts and the budget, if the campaign was launched."""
+    budget = (
+        conn.execute(
+            select(campaign_budgets).where(
+                campaign_budgets.c.programme == programme,
+                campaign_budgets.c.campaign_id == campaign_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if budget is None:
+        return None
+    counts = conn.execute(
+        select(campaign_assignments.c.group_id, func.count())
+        .where(
+            campaign_assignments.c.programme == programme,
+            campaign_assignments.c.campaign_id == campaign_id,
+        )
+        .group_by(campaign_assignments.c.group_id)
+    )
+    return {
+        "launched_at": budget["launched_at"].isoformat(),
+        "assigned": budget["audience_size"],
+        "groups": dict(sorted((g, n) for g, n in counts)),
+        "budget_points": budget["budget_points"],
+        "budget_money": None if budget["budget_money"] is None else str(budget["budget_money"]),
+        "spent_points": budget["spent_points"],
+        "spent_money": str(budget["spent_money"]),
+    }
