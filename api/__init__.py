@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import campaigns, errors, health, logs, members, policies, reviews, sales
+from api import campaigns, errors, health, logs, members, outreach, policies, reviews, sales
 from api.services import Services
 from api.settings import Settings
 
@@ -26,6 +26,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loyalty"] = Services.start(settings)
     errors.init_app(app)
     logs.init_app(app)
-    for blueprint in (health.bp, policies.bp, sales.bp, members.bp, reviews.bp, campaigns.bp):
+    for blueprint in (
+        health.bp,
+        policies.bp,
+        sales.bp,
+        members.bp,
+        reviews.bp,
+        campaigns.bp,
+        outreach.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

@@ -72,7 +72,7 @@ def _int_arg(name: str, default: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and int(text) < 2**31):
         raise ApiError(
             400, "bad-parameter", "Bad parameter", f"'{name}' must be a whole number, 0 or more"
         )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
+from engine.outreach.templates import template_problems
 from engine.policy.problems import Path, Problem
 from engine.rules.tree import parse_when
 
@@ -438,4 +439,5 @@ CHECKS: tuple[Check, ...] = (
     check_earn,
     check_campaigns,
     check_outreach,
+    template_problems,
 )

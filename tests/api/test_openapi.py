@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -156,7 +157,7 @@ def _flask_operations(app) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":  # see test_the_app_serves_no_undocumented_static_route
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <int:task_id> -> {task_id}
         found |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     return found
 
@@ -179,11 +180,10 @@ def _operations():
 
 def _roles(app, path: str, method: str) -> tuple[str, ...] | None:
     """The roles the view's ``requires`` decorator names; None for an open view."""
-    rule = path.replace("{", "<").replace("}", ">")
     endpoint = next(
         r.endpoint
         for r in app.url_map.iter_rules()
-        if r.rule == rule and method.upper() in r.methods
+        if re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule) == path and method.upper() in r.methods
     )
     return inspect.getclosurevars(app.view_functions[endpoint]).nonlocals.get("roles")
 
