@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
@@ -249,6 +250,7 @@ class Record:
     points_earned: int = 0
     points_redeemed: int = 0
     points_settled: int = 0
+    qualifying: Decimal = Decimal(0)
 
 
 def record_transaction(conn: Connection, record: Record, now: datetime) -> None:

@@ -161,6 +161,7 @@ class Ledger:
                 quote.version,
                 points_earned=quote.earned.total,
                 points_redeemed=quote.redeemed_points,
+                qualifying=quote.tier.qualifying_after - quote.tier.qualifying_before,
             ),
             self.clock(),
         )
@@ -221,6 +222,7 @@ class Ledger:
                 points_earned=-(plan.claw - settled.money_points),
                 points_redeemed=-plan.refund,
                 points_settled=settled.money_points,
+                qualifying=-returns.from_cents(evaluator, plan.qualifying),
             ),
             self.clock(),
         )

@@ -13,7 +13,14 @@ from sqlalchemy import Connection, RowMapping, and_, case, func, or_, select
 
 from engine.calendar import local_date, period_bounds
 from engine.errors import UnknownMember
-from engine.ledger.tables import campaign_assignments, lots, members, offer_uses, period_points
+from engine.ledger.tables import (
+    campaign_assignments,
+    lots,
+    members,
+    offer_uses,
+    period_points,
+    transactions,
+)
 from engine.model import Lot, Member
 from engine.money import currency
 
@@ -79,7 +86,7 @@ def load_member(
         tier_since=row["tier_since"],
         lots=spendable,
         pending_points=pending,
-        qualifying_spend=current_spend(programme, row, today),
+        qualifying_spend=current_spend(programme, row, today, conn),
         earned_in_period=_earned_in_period(conn, pid, mid, today) if needs.period_points else {},
         tags={k: tuple(v) if isinstance(v, list) else (v,) for k, v in row["tags"].items()},
         birthday=row["birthday"],
@@ -91,16 +98,50 @@ def load_member(
 
 
 def current_period_start(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> date:
-    kind = programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year")
-    return period_bounds(kind, today, joined=row["joined"])[0]
+    return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]  # type: ignore[arg-type]
 
 
-def current_spend(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> Decimal:
-    """Qualifying spend of the current period (a new period starts from zero)."""
+def current_spend(
+    programme: Mapping[str, Any],
+    row: Mapping[str, Any],
+    today: date,
+    conn: Connection | None = None,
+) -> Decimal:
+    """Qualifying spend of the current period.
+
+    Fixed periods (calendar or membership year) keep a running total that a new
+    period resets; a rolling window moves every day, so it is summed from the
+    transactions inside it (``conn`` is needed then).
+    """
     exponent = Decimal(1).scaleb(-currency(programme["programme"]["currency"]).exponent)
-    if row["period_start"] != current_period_start(programme, row, today):
+    start = current_period_start(programme, row, today)
+    if _period_kind(programme) == "rolling_12_months" and conn is not None:
+        return _spend_between(conn, programme, row, start, today).quantize(exponent)
+    if row["period_start"] != start:
         return Decimal(0).quantize(exponent)
     return Decimal(row["qualifying_spend"]).quantize(exponent)
+
+
+def _period_kind(programme: Mapping[str, Any]) -> str:
+    return str(programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year"))
+
+
+def _spend_between(
+    conn: Connection, programme: Mapping[str, Any], row: Mapping[str, Any], first: date, last: date
+) -> Decimal:
+    """Qualifying spend recorded from the start of ``first`` to the end of ``last`` (local)."""
+    tz = ZoneInfo(programme["programme"]["timezone"])
+    since = datetime.combine(first, datetime.min.time(), tz)
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+    total = conn.execute(
+        select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
+            transactions.c.programme == row["programme"],
+            transactions.c.member_id == row["id"],
+            transactions.c.at >= since,
+            transactions.c.at < until,
+        )
+    ).scalar_one()
+    return Decimal(total)
 
 
 def _lots(

@@ -138,6 +138,9 @@ transactions = Table(
     Column("points_earned", BigInteger, nullable=False, default=0),  # what the journal must show
     Column("points_redeemed", BigInteger, nullable=False, default=0),
     Column("points_settled", BigInteger, nullable=False, default=0),  # clawback paid in money
+    Column(
+        "qualifying", MONEY, nullable=False, default=0
+    ),  # added to (or, returns, taken from) spend
     Column("at", Moment(), nullable=False),
     Column("created_at", Moment(), nullable=False),
     Index("ix_transactions_member", "programme", "member_id", "at"),

@@ -29,7 +29,7 @@ def member_view(
     programme = evaluator.programme.id
     row = member_row(conn, programme, member_id)
     member = load_member(conn, evaluator.document, row, at)
-    spend = current_spend(evaluator.document, row, at.astimezone(evaluator.tz).date())
+    spend = current_spend(evaluator.document, row, at.astimezone(evaluator.tz).date(), conn)
     standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
     spendable = sum(lot.points for lot in member.lots)
     return {

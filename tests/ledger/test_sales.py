@@ -87,3 +87,40 @@ def test_a_quote_on_a_stored_member_writes_nothing(ledger, database):
     quote = ledger.quote(SHOP, member, sale("t2", LATTE, redeem_points=100))
     assert quote.redeemed_points == 100
     assert count(database, transactions) == 1
+
+
+def test_rolling_qualifying_spend_carries_over_to_the_next_days(ledger, database):
+    # coffee-shop qualifies on rolling 12 months: yesterday's sale still counts today.
+    member = enrolled(ledger)
+    ledger.commit_sale(SHOP, member, sale("t1", BEANS, at="2026-11-20T12:00:00+08:00"))
+    later = ledger.quote(SHOP, member, sale("t2", LATTE, at="2026-11-24T12:00:00+08:00"))
+    assert (
+        later.tier.qualifying_before
+        == ledger.quote(
+            SHOP, member, sale("t3", LATTE, at="2026-11-20T13:00:00+08:00")
+        ).tier.qualifying_before
+        > 0
+    )
+
+
+def test_rolling_qualifying_spend_drops_sales_older_than_twelve_months(ledger, database):
+    member = enrolled(ledger)
+    ledger.commit_sale(SHOP, member, sale("t1", BEANS, at="2025-12-01T12:00:00+08:00"))
+    ledger.commit_sale(SHOP, member, sale("t2", BEANS, at="2026-11-20T12:00:00+08:00"))
+    both = ledger.quote(SHOP, member, sale("q1", LATTE, at="2026-11-24T12:00:00+08:00"))
+    one = ledger.quote(SHOP, member, sale("q2", LATTE, at="2026-12-05T12:00:00+08:00"))
+    before_second = ledger.quote(SHOP, member, sale("q3", LATTE, at="2026-11-19T12:00:00+08:00"))
+    assert both.tier.qualifying_before == 2 * one.tier.qualifying_before > 0
+    assert before_second.tier.qualifying_before == one.tier.qualifying_before  # t2 is later
+
+
+def test_a_return_reduces_rolling_qualifying_spend(ledger, database):
+    member = enrolled(ledger)
+    ledger.commit_sale(SHOP, member, sale("t1", BEANS, at="2026-11-20T12:00:00+08:00"))
+    ledger.return_items(SHOP, "t1", {"id": "r1", "at": "2026-11-21T12:00:00+08:00"})
+    assert (
+        ledger.quote(
+            SHOP, member, sale("q", LATTE, at="2026-11-24T12:00:00+08:00")
+        ).tier.qualifying_before
+        == 0
+    )

@@ -1,0 +1,326 @@
+"""``loyalty ledger …``: the ledger's consistency check, batch jobs and CSV imports.
+
+Register with ``main.add_command(ledger)``. Exit codes as everywhere in ``loyalty``: 0 done,
+1 a check failed, the input was invalid or the database refused, 2 the command was used
+wrongly. Errors are one clear message, never a traceback. Long jobs draw a progress bar on
+standard error; results go to standard output.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from engine.calendar import start_of_day
+from engine.errors import LoyaltyError, ProblemsError
+from engine.ledger import jobs
+from engine.ledger.check import check as check_ledger
+from engine.ledger.db import DEFAULT_URL, open_database
+from engine.ledger.importer import ImportReport, import_members, import_transactions
+from engine.policy.loader import load_programme
+from engine.quote import Evaluator
+
+EXIT_FAILED = 1
+SHOWN_REJECTIONS = 100
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class When(click.ParamType):
+    """A date (``2027-01-01``: the start of that day in the programme's zone) or an instant
+    with an offset (``2027-01-01T08:00:00+08:00``)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, date):
+            return value
+        text = str(value)
+        try:
+            return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"'{text}' is not a date like 2027-01-01 or 2027-01-01T08:00:00+08:00")
+
+    @staticmethod
+    def instant(value: date | datetime | None, evaluator: Evaluator) -> datetime:
+        if value is None:
+            return datetime.now(UTC)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise click.UsageError(f"{value.isoformat()} has no offset; add one, e.g. +08:00")
+            return value
+        return start_of_day(value, evaluator.tz)
+
+
+WHEN = When()
+
+database_option = click.option(
+    "--database",
+    envvar="LOYALTY_DATABASE_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="the ledger's database URL (env LOYALTY_DATABASE_URL)",
+)
+programme_option = click.option(
+    "--programme",
+    "programme_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the programme's YAML file",
+)
+as_of_option = click.option(
+    "--as-of", type=WHEN, help="a date (its first instant) or a date and time; default now"
+)
+
+
+def _fail(message: str, details: list[str] | None = None) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    for line in details or []:
+        click.secho(f"  {line}", fg="red", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a command can meet into one message and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ProblemsError as exc:
+            _fail(str(exc), [_render(p) for p in exc.problems])
+        except LoyaltyError as exc:
+            _fail(str(exc))
+        except ArgumentError as exc:
+            _fail(f"the database URL is invalid: {exc}")
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(f"the database failed: {reason}")
+        except OSError as exc:
+            _fail(str(exc))
+
+    return run
+
+
+def _render(problem: Any) -> str:
+    return problem.render() if hasattr(problem, "render") else str(problem)
+
+
+@contextmanager
+def _database(url: str) -> Iterator[Engine]:
+    engine = open_database(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _evaluator(path: str) -> Evaluator:
+    return Evaluator(load_programme(path), matcher="python")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[jobs.Progress]:
+    """A progress callback drawing a bar on standard error once the total is known."""
+    bars: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars and total:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bars.append(bar.__enter__())
+        if bars:
+            bars[0].update(done - bars[0].pos)
+
+    try:
+        yield update
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+
+
+@click.group("ledger")
+def ledger() -> None:
+    """The member ledger: consistency check, batch jobs and CSV imports."""
+
+
+@ledger.command()
+@database_option
+@click.option(
+    "--programme",
+    "programme_id",
+    help="check only this programme (its id); default all",
+)
+@_guarded
+def check(database: str, programme_id: str | None) -> None:
+    """Prove every balance equals its open lots and its journal; exit 1 if any does not."""
+    with _database(database) as engine:
+        problems = check_ledger(engine, programme_id)
+    if not problems:
+        click.secho("the ledger is consistent", fg="green")
+        return
+    for problem in problems:
+        click.echo(f"{problem.programme} {problem.subject}: {problem.message}")
+    _fail(f"{len(problems)} inconsistenc{'y' if len(problems) == 1 else 'ies'}")
+
+
+@ledger.command()
+@programme_option
+@database_option
+@as_of_option
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def expire(programme_path: str, database: str, as_of: Any, batch_size: int) -> None:
+    """Lapse the points of every lot whose expiry is before --as-of."""
+    evaluator = _evaluator(programme_path)
+    moment = When.instant(as_of, evaluator)
+    with _database(database) as engine, _progress("expiring lots") as progress:
+        done = jobs.expire_lots(
+            engine, evaluator.programme.id, moment, batch_size=batch_size, progress=progress
+        )
+    click.echo(
+        f"expired {done.points:,} points in {done.lots:,} lots of {done.members:,} members "
+        f"(as of {moment.isoformat()})"
+    )
+
+
+@ledger.command("release-pending")
+@programme_option
+@database_option
+@as_of_option
+@click.option("--since", type=WHEN, help="count only points released after this")
+@_guarded
+def release_pending(programme_path: str, database: str, as_of: Any, since: Any) -> None:
+    """Count the pending points spendable at --as-of (nothing needs writing)."""
+    evaluator = _evaluator(programme_path)
+    moment = When.instant(as_of, evaluator)
+    start = When.instant(since, evaluator) if since is not None else None
+    with _database(database) as engine:
+        done = jobs.release_pending(engine, evaluator.programme.id, moment, since=start)
+    click.echo(
+        f"{done.points:,} points in {done.lots:,} lots of {done.members:,} members are "
+        f"spendable at {moment.isoformat()}"
+        + (f" (released after {start.isoformat()})" if start else "")
+    )
+
+
+@ledger.command("tier-review")
+@programme_option
+@database_option
+@click.option(
+    "--period-end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the last day of the qualifying period reviewed",
+)
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def tier_review(programme_path: str, database: str, period_end: datetime, batch_size: int) -> None:
+    """Resolve the thresholds and move members up, renew or drop them per the programme."""
+    evaluator = _evaluator(programme_path)
+    end = period_end.date()
+    with _database(database) as engine:
+        with _progress("reviewing tiers") as progress:
+            thresholds = jobs.tier_review(
+                engine, evaluator, end, batch_size=batch_size, progress=progress
+            )
+        changes = jobs.review_changes(engine, evaluator.programme.id, end)
+    code = evaluator.currency.code
+    click.echo(f"tier review of the period ending {end.isoformat()}")
+    for tier, amount in thresholds.items():
+        click.echo(f"  threshold {tier}: {amount} {code}")
+    for reason, count in sorted(changes.items()):
+        click.echo(f"  {count:,} members: {reason}")
+    if not changes:
+        click.echo("  no member changed")
+
+
+@ledger.command("expire-inactive")
+@programme_option
+@database_option
+@as_of_option
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def expire_inactive(programme_path: str, database: str, as_of: Any, batch_size: int) -> None:
+    """Lapse the whole balance of members inactive longer than expiry.inactivity.months."""
+    evaluator = _evaluator(programme_path)
+    if "inactivity" not in evaluator.document.get("expiry", {}):
+        click.echo("the programme has no expiry.inactivity rule: nothing expires")
+        return
+    moment = When.instant(as_of, evaluator)
+    with _database(database) as engine, _progress("expiring inactive members") as progress:
+        done = jobs.expire_inactive(
+            engine, evaluator, moment, batch_size=batch_size, progress=progress
+        )
+    click.echo(
+        f"expired {done.points:,} points in {done.lots:,} lots of {done.members:,} inactive "
+        f"members (as of {moment.isoformat()})"
+    )
+
+
+def _import(
+    kind: str,
+    run: Callable[..., ImportReport],
+    programme_path: str,
+    database: str,
+    file: str,
+    batch_size: int,
+) -> None:
+    evaluator = _evaluator(programme_path)
+    with _database(database) as engine, _progress(f"importing {kind}") as progress:
+        report = run(engine, evaluator, file, batch_size=batch_size, progress=progress)
+    click.echo(
+        f"read {report.read:,} rows: imported {report.imported:,}, skipped {report.skipped:,} "
+        f"(already in the ledger), rejected {len(report.rejected):,}"
+    )
+    if report.rejected:
+        lines = [f"line {r.line}: {r.reason}" for r in report.rejected[:SHOWN_REJECTIONS]]
+        if len(report.rejected) > SHOWN_REJECTIONS:
+            lines.append(f"… and {len(report.rejected) - SHOWN_REJECTIONS:,} more")
+        _fail(f"{len(report.rejected):,} rows of {file} were rejected", lines)
+
+
+file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False))
+import_batch = click.option(
+    "--batch-size", type=click.IntRange(1), default=5_000, show_default=True
+)
+
+
+@ledger.command("import-members")
+@file_argument
+@programme_option
+@database_option
+@import_batch
+@_guarded
+def import_members_command(file: str, programme_path: str, database: str, batch_size: int) -> None:
+    """Import members from a CSV file (id,name,joined,birthday,tags,email,phone,consent_*).
+
+    Members already in the ledger are skipped; bad rows are listed and the command exits 1
+    after importing the good ones.
+    """
+    _import("members", import_members, programme_path, database, file, batch_size)
+
+
+@ledger.command("import-transactions")
+@file_argument
+@programme_option
+@database_option
+@import_batch
+@_guarded
+def import_transactions_command(
+    file: str, programme_path: str, database: str, batch_size: int
+) -> None:
+    """Import historical purchases from a CSV file (id,member_id,at,amount,points and
+    optionally qualifying,expires_at).
+
+    Transactions already in the ledger are skipped; bad rows are listed and the command exits
+    1 after importing the good ones.
+    """
+    _import("transactions", import_transactions, programme_path, database, file, batch_size)
