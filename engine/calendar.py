@@ -34,9 +34,11 @@ __all__ = [
     "birthday_flags",
     "end_of_day",
     "expiry_of",
+    "expiry_on",
     "inactivity_deadline",
     "local_date",
     "pending_until",
+    "pending_until_day",
     "period_bounds",
     "start_of_day",
     "status_valid_until",
@@ -131,8 +133,13 @@ def _last_day_of_month(year: int, month: int) -> date:
 
 
 def _anniversary(d: date, year: int) -> date:
-    """``d``'s month and day in ``year``; 29 Feb becomes 28 Feb in a common year."""
-    return add_months(d, (year - d.year) * 12)
+    """``d``'s month and day in ``year``; 29 Feb becomes 28 Feb in a common year.
+
+    ``add_months`` by whole years, without its general month arithmetic: only February's
+    length depends on the year."""
+    if d.month == 2 and d.day == 29 and not _stdcal.isleap(year):
+        return date(year, 2, 28)
+    return date(year, d.month, d.day)
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -185,13 +192,25 @@ def expiry_of(earned_at: datetime, policy: Mapping[str, Any], tz: tzinfo) -> dat
     Only ``inactivity`` (or nothing) means lots never expire one by one.
     """
     _require_aware("earned_at", earned_at)
-    kinds = [kind for kind in _LOT_EXPIRY_KINDS if kind in policy]
-    if not kinds:
+    if _lot_expiry_kind(policy) is None:
         return None
+    return expiry_on(local_date(earned_at, tz), policy, tz)
+
+
+def expiry_on(earned_on: date, policy: Mapping[str, Any], tz: tzinfo) -> datetime | None:
+    """``expiry_of`` for points earned on the local day ``earned_on``: the same for every
+    instant of that day, so a caller may keep it per day."""
+    kind = _lot_expiry_kind(policy)
+    if kind is None:
+        return None
+    return end_of_day(_lot_expiry_date(earned_on, kind, policy[kind]), tz)
+
+
+def _lot_expiry_kind(policy: Mapping[str, Any]) -> str | None:
+    kinds = [kind for kind in _LOT_EXPIRY_KINDS if kind in policy]
     if len(kinds) > 1:
         raise PolicyError(f"expiry has {' and '.join(kinds)}; choose one of them.")
-    last_day = _lot_expiry_date(local_date(earned_at, tz), kinds[0], policy[kinds[0]])
-    return end_of_day(last_day, tz)
+    return kinds[0] if kinds else None
 
 
 def inactivity_deadline(last_activity_at: datetime, months: int, tz: tzinfo) -> datetime:
@@ -212,7 +231,14 @@ def pending_until(earned_at: datetime, pending_days: int, tz: tzinfo) -> datetim
     days = _count("earn.pending_days", pending_days, minimum=0)
     if days == 0:
         return earned_at
-    return start_of_day(local_date(earned_at, tz) + timedelta(days=days), tz)
+    return pending_until_day(local_date(earned_at, tz), days, tz)
+
+
+def pending_until_day(earned_on: date, pending_days: int, tz: tzinfo) -> datetime:
+    """``pending_until`` for points earned on the local day ``earned_on`` with at least one
+    pending day: the same for every instant of that day, so a caller may keep it per day."""
+    days = _count("earn.pending_days", pending_days, minimum=1)
+    return start_of_day(earned_on + timedelta(days=days), tz)
 
 
 # --- qualifying periods and status -----------------------------------------------------------

@@ -1,19 +1,20 @@
 """Points earned on a sale: base rate, overrides, exclusions, bonuses and caps.
 
-All arithmetic is on exact fractions; rounding happens once per line or once
-per basket, as the programme says, and every bonus is rounded down.
+All arithmetic is exact: rates are fractions, kept as integers over one common denominator
+so a quote adds and rounds whole numbers only. Rounding happens once per line or once per
+basket, as the programme says, and every bonus is rounded down.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.points import round_fraction
+from engine.points import Rounding, round_ratio
 
 CUT_ORDER = ("campaign", "rule", "tier", "base")  # what caps remove first
 
@@ -38,34 +39,80 @@ class Earned:
         )
 
 
+class Rates:
+    """The ``earn`` section's rates, read once: a line's rate depends only on its category
+    and SKU. Exclusions come first, then the first SKU override, then the first category
+    override, else the base rate.
+
+    Every rate is kept as a whole *weight* over one common ``denominator``, so a quote adds
+    and rounds integers only.
+    """
+
+    def __init__(self, earn: Mapping[str, Any]) -> None:
+        excluded = earn.get("exclude", {})
+        self.excluded_categories = frozenset(excluded.get("categories", ()))
+        self.excluded_skus = frozenset(excluded.get("skus", ()))
+        base = Fraction(earn["points"]) / Fraction(earn["per"])
+        by_sku: dict[str, Fraction] = {}
+        by_category: dict[str, Fraction] = {}
+        for override in earn.get("overrides", []):
+            if "multiplier" in override:
+                rate = base * Fraction(override["multiplier"])
+            else:
+                rate = Fraction(override["points"]) / Fraction(override.get("per", 1))
+            if "sku" in override:
+                by_sku.setdefault(override["sku"], rate)
+            if "category" in override:
+                by_category.setdefault(override["category"], rate)
+        rates = [base, *by_sku.values(), *by_category.values()]
+        self.denominator = math.lcm(*(rate.denominator for rate in rates))
+        self.base_weight = self._weight(base)
+        self.sku_weights = {sku: self._weight(rate) for sku, rate in by_sku.items()}
+        self.category_weights = {cat: self._weight(rate) for cat, rate in by_category.items()}
+
+    def _weight(self, rate: Fraction) -> int:
+        return rate.numerator * (self.denominator // rate.denominator)
+
+    def excluded(self, category: str, sku: str) -> bool:
+        return category in self.excluded_categories or sku in self.excluded_skus
+
+    def weight(self, category: str, sku: str) -> int:
+        """The line's rate times ``denominator``: a whole number."""
+        if self.excluded(category, sku):
+            return 0
+        found = self.sku_weights.get(sku)
+        return self.category_weights.get(category, self.base_weight) if found is None else found
+
+    def rate(self, category: str, sku: str) -> Fraction:
+        """Points per currency unit for a line."""
+        return Fraction(self.weight(category, sku), self.denominator)
+
+
 def line_rate(earn: Mapping[str, Any], category: str, sku: str) -> Fraction:
     """Points per currency unit for a line: exclusions, then SKU, then category overrides."""
-    excluded = earn.get("exclude", {})
-    if category in excluded.get("categories", ()) or sku in excluded.get("skus", ()):
-        return Fraction(0)
-    base = Fraction(earn["points"]) / Fraction(earn["per"])
-    overrides = earn.get("overrides", [])
-    chosen = next((o for o in overrides if o.get("sku") == sku), None) or next(
-        (o for o in overrides if "category" in o and o["category"] == category), None
-    )
-    if chosen is None:
-        return base
-    if "multiplier" in chosen:
-        return base * Fraction(chosen["multiplier"])
-    return Fraction(chosen["points"]) / Fraction(chosen.get("per", 1))
+    return Rates(earn).rate(category, sku)
 
 
-def base_points(earn: Mapping[str, Any], exact_per_line: Sequence[Fraction]) -> int:
-    """Round once per line or once for the basket (``rounding_scope``), floor by default."""
-    mode = earn.get("rounding", "floor")
-    if earn.get("rounding_scope", "basket") == "line":
-        return sum(round_fraction(points, mode) for points in exact_per_line)
-    return round_fraction(sum(exact_per_line, Fraction(0)), mode)
+def base_points(
+    weighted: Iterable[int], denominator: int, mode: Rounding, *, per_line: bool
+) -> int:
+    """Base points from each line's ``amount * weight``, all over ``denominator``: rounded
+    once per line (``rounding_scope: line``) or once for the basket, by ``mode``."""
+    if per_line:
+        return sum(round_ratio(points, denominator, mode) for points in weighted)
+    return round_ratio(sum(weighted), denominator, mode)
+
+
+def bonus_ratio(multiplier: Decimal | int) -> tuple[int, int]:
+    """``multiplier - 1`` as (numerator, denominator), exactly: what a multiplier adds."""
+    numerator, denominator = multiplier.as_integer_ratio()
+    return numerator - denominator, denominator
 
 
 def multiplier_bonus(base: int, multiplier: Decimal | int) -> int:
     """A multiplier M adds base * (M - 1), rounded down; multipliers add, never compound."""
-    return math.floor(Fraction(base) * (Fraction(multiplier) - 1))
+    numerator, denominator = bonus_ratio(multiplier)
+    return base * numerator // denominator
 
 
 def apply_caps(earned: Earned, limit: int | None) -> None:

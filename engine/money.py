@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact
 from functools import cache
 
 from babel.core import get_global
@@ -39,6 +39,9 @@ __all__ = [
 # An amount written as text: optional minus, digits, optional decimals. No exponents,
 # underscores, spaces or leading '.', which Decimal() would accept but a marketer never means.
 _AMOUNT_TEXT = re.compile(r"-?\d+(\.\d+)?")
+# Shifting the decimal point (scaleb) in this context never rounds, whatever the size: the
+# default context's 28 digits would round a huge amount silently, and Inexact is trapped anyway.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +118,14 @@ def to_minor(amount: Decimal, cur: Currency) -> int:
     change someone's money. Trailing zeros are fine (12.500 CNY → 1250).
     """
     _require_finite(amount)
-    sign, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked above
-    coefficient = int("".join(map(str, digits)))
-    shift = exponent + cur.exponent
-    if shift >= 0:
-        minor = coefficient * 10**shift
-    else:
-        # Integer arithmetic: exact for any size, unlike Decimal ops bound to 28 digits.
-        minor, rest = divmod(coefficient, 10**-shift)
-        if rest:
-            raise InputError(
-                f"{amount} {cur.code} has more decimals than {cur.code} allows "
-                f"({cur.exponent}); round it first."
-            )
-    return -minor if sign else minor
+    scaled = amount.scaleb(cur.exponent, _EXACT)
+    minor = int(scaled)  # exact: int() of a Decimal drops the fraction, never rounds the rest
+    if minor != scaled:
+        raise InputError(
+            f"{amount} {cur.code} has more decimals than {cur.code} allows "
+            f"({cur.exponent}); round it first."
+        )
+    return minor
 
 
 def from_minor(minor: int, cur: Currency) -> Decimal:
@@ -137,8 +133,7 @@ def from_minor(minor: int, cur: Currency) -> Decimal:
     currency's number of decimals."""
     if isinstance(minor, bool) or not isinstance(minor, int):
         raise InputError(f"{minor!r} is not a whole number of minor units.")
-    digits = tuple(int(c) for c in str(abs(minor)))
-    return Decimal((int(minor < 0), digits, -cur.exponent))
+    return Decimal(minor).scaleb(-cur.exponent, _EXACT)
 
 
 def quantize_down(amount: Decimal, cur: Currency) -> Decimal:
@@ -183,10 +178,12 @@ def allocate(total_minor: int, weights: Sequence[int]) -> list[int]:
         weights = [1] * len(weights)
     whole = sum(weights)
     parts = [total_minor * w // whole for w in weights]
-    remainders = [total_minor * w % whole for w in weights]
     left = total_minor - sum(parts)
-    # Fewer units are left than lines with a non-zero remainder, so zero weights never win.
-    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
-    for index in order[:left]:
-        parts[index] += 1
+    if left:
+        remainders = [total_minor * w % whole for w in weights]
+        # Largest remainder first; a stable sort, even reversed, keeps ties in index order.
+        # Fewer units are left than lines with a non-zero remainder, so zero weights never win.
+        order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
+        for index in order[:left]:
+            parts[index] += 1
     return parts

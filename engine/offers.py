@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -40,11 +40,14 @@ class Offer:
     group: str | None = None  # campaign group id; None for rules and sunshine campaigns
     downpour: bool = False
     audience_id: str | None = None  # condition id of a sunshine campaign's audience
+    # Derived once here rather than on every sale that applies the offer.
+    source: str = field(init=False, repr=False, compare=False)
+    reason: str = field(init=False, repr=False, compare=False)  # why it applies, for traces
 
-    @property
-    def source(self) -> str:
+    def __post_init__(self) -> None:
         suffix = f"/{self.group}" if self.group else ""
-        return f"{self.kind}:{self.id}{suffix}"
+        object.__setattr__(self, "source", f"{self.kind}:{self.id}{suffix}")
+        object.__setattr__(self, "reason", _why(self))
 
     @property
     def order(self) -> tuple[int, int, str, str]:
@@ -185,16 +188,21 @@ def select(
         if reason:
             skipped.append(Skipped(offer, reason))
         else:
-            applied.append(Applied(offer, bound[offer.condition_id], _why(offer)))
+            applied.append(Applied(offer, bound[offer.condition_id], offer.reason))
     return _stack(applied, skipped)
 
 
 def _first_binding(matches: Iterable[Match]) -> dict[str, tuple[int, ...]]:
     # A join fires once per line combination; an offer applies once per sale, on the first.
     bound: dict[str, tuple[int, ...]] = {}
-    for match in sorted(matches):
+    for match in sorted(matches, key=_match_order):
         bound.setdefault(match.rule_id, match.lines)
     return bound
+
+
+def _match_order(match: Match) -> tuple[str, tuple[int, ...]]:
+    # Match's own order, as a key: the dataclass's generated __lt__ is far slower.
+    return match.rule_id, match.lines
 
 
 def _ineligible(

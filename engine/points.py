@@ -35,6 +35,7 @@ __all__ = [
     "redemption_value",
     "return_on_spend",
     "round_points",
+    "round_ratio",
     "validate_redemption",
 ]
 
@@ -77,14 +78,21 @@ def _to_decimal(value: Fraction) -> Decimal:
 
 def round_fraction(value: Fraction, mode: Rounding) -> int:
     """Whole points from an exact fraction, by ``mode`` (see ``round_points``)."""
+    return round_ratio(value.numerator, value.denominator, mode)
+
+
+def round_ratio(numerator: int, denominator: int, mode: Rounding) -> int:
+    """Whole points from ``numerator / denominator`` (denominator > 0), by ``mode``: the same
+    rounding as ``round_fraction`` on integers alone, for the hot path of a quote."""
     if mode == "floor":
-        return math.floor(value)
+        return numerator // denominator
     if mode == "ceil":
-        return math.ceil(value)
+        return -(-numerator // denominator)
     if mode == "round_half_up":
         # Half away from zero (2.5 → 3, -2.5 → -3): what people mean by "round half up".
-        magnitude = math.floor(abs(value) + Fraction(1, 2))
-        return magnitude if value >= 0 else -magnitude
+        # floor(|n|/d + 1/2) == (2|n| + d) // 2d
+        magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+        return magnitude if numerator >= 0 else -magnitude
     raise InputError(f"rounding must be one of {', '.join(_ROUNDINGS)}, not {mode!r}.")
 
 

@@ -4,54 +4,69 @@ Order of computation (documented in rules/README.md):
 tier discounts → rule and campaign discounts → redemption → earning → caps →
 tier progression. Money is handled in integer minor units inside, Decimal at
 the edges; points are integers.
+
+Everything a quote reads from the programme document is read once, when the ``Evaluator``
+is built (``Evaluator._compile_plan``): rates as integer weights, tier discounts and
+multipliers, every offer's effects with their amounts in minor units and their line
+selectors compiled. A quote only does the arithmetic of its own sale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
+from functools import lru_cache, partial
+from operator import attrgetter
 from typing import Any, Literal
 
-from engine.calendar import expiry_of, pending_until, zone
-from engine.earning import (
-    Earned,
-    apply_caps,
-    base_points,
-    cap_limit,
-    line_rate,
-    multiplier_bonus,
-)
+from engine.calendar import expiry_on, local_date, pending_until_day, zone
+from engine.earning import Earned, Rates, apply_caps, base_points, bonus_ratio, cap_limit
 from engine.errors import InputError, RedemptionError
 from engine.facts import build_facts
 from engine.model import Line, Member, Transaction
 from engine.money import Currency, allocate, currency, from_minor, to_minor
-from engine.offers import Applied, Skipped, audience_conditions, compile_offers, select
-from engine.points import consume_lots, redemption_value, validate_redemption
+from engine.offers import (
+    Applied,
+    Offer,
+    Skipped,
+    audience_conditions,
+    compile_offers,
+    select,
+)
+from engine.points import Rounding, consume_lots, redemption_value, validate_redemption
 from engine.policy.loader import Programme
 from engine.policy.problems import Problem
 from engine.rules.matching import build_matcher
 from engine.rules.tree import parse_when
-from engine.tiers import Progress, progress, thresholds
+from engine.tiers import Ladder, Progress, thresholds
 
 MatcherKind = Literal["durable", "python"]
+_DAYS_CACHED = 1024  # local days whose expiry and pending dates an Evaluator keeps
 
 
 @dataclass
 class LineState:
-    """A basket line while it is being priced (amounts in minor units)."""
+    """A basket line while it is being priced (amounts in minor units).
+
+    Add discounts with ``discount()``: it keeps ``after_discounts`` up to date, which pricing
+    reads many times per quote.
+    """
 
     index: int
     line: Line
     amount: int
     discounts: list[tuple[str, int]] = field(default_factory=list)
     redeemed: int = 0
+    after_discounts: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def after_discounts(self) -> int:
-        return self.amount - sum(amount for _, amount in self.discounts)
+    def __post_init__(self) -> None:
+        self.after_discounts = self.amount - sum(amount for _, amount in self.discounts)
+
+    def discount(self, source: str, amount: int) -> None:
+        self.discounts.append((source, amount))
+        self.after_discounts -= amount
 
     @property
     def payable(self) -> int:
@@ -174,6 +189,68 @@ class Quote:
         }
 
 
+# --- the pricing plan: the programme document, read once per Evaluator ----------------------
+
+LineTest = Callable[[Line], bool]
+
+
+@dataclass(frozen=True)
+class _TierDiscount:
+    source: str  # "tier:platinum"
+    percent: Decimal | int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Multiplier:
+    """A points multiplier M: it adds base * (M - 1), rounded down."""
+
+    label: str  # "x1.5", as traces show it
+    numerator: int  # M - 1 == numerator / denominator, exactly
+    denominator: int
+
+    @classmethod
+    def of(cls, multiplier: Decimal | int) -> _Multiplier:
+        return cls(f"x{multiplier}", *bonus_ratio(multiplier))
+
+    def bonus(self, base: int) -> int:
+        return base * self.numerator // self.denominator
+
+
+@dataclass(frozen=True)
+class _Message:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Discount:
+    apply_to: str | LineTest  # "basket", "matched_lines" or a compiled line selector
+    percent: Decimal | int | None  # a percent of the targets' total; None: ``amount``
+    amount: int  # minor units, at most the targets' total
+
+
+@dataclass(frozen=True)
+class _FreeItem:
+    """The cheapest matching item (one unit) free, up to ``max_price`` (minor units)."""
+
+    selector: LineTest
+    max_price: int | None
+
+
+@dataclass(frozen=True)
+class _Bonus:
+    points: int
+
+
+@dataclass(frozen=True)
+class _Effects:
+    """One offer's effects in the order the programme lists them, split by the step of the
+    quote they act in: the sale (discounts, free items, messages), then the points."""
+
+    sale: tuple[_Message | _Discount | _FreeItem, ...]
+    points: tuple[_Multiplier | _Bonus, ...]
+
+
 class Evaluator:
     """A programme version compiled for evaluation; build once, quote many times."""
 
@@ -203,6 +280,34 @@ class Evaluator:
             for cid, when in audience_conditions(document)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
+        self._compile_plan(document)
+
+    def _compile_plan(self, document: Mapping[str, Any]) -> None:
+        """Everything ``quote`` reads from the document, read here once."""
+        earn = document["earn"]
+        self._tier_ids = tuple(level["id"] for level in self.levels)
+        self._discounts_by_tier = _discounts_by_tier(self.levels)
+        self._effects = {o.condition_id: _compile_effects(o, self.currency) for o in self.offers}
+        self._rates = Rates(earn)
+        # Base points are sum(amount * weight) / _points_denominator, amounts in minor units.
+        self._points_denominator = self._rates.denominator * 10**self.currency.exponent
+        self._earn_on_points_paid = earn.get("earn_on_points_paid", False)
+        self._rounding: Rounding = earn.get("rounding", "floor")
+        self._round_per_line = earn.get("rounding_scope", "basket") == "line"
+        self._multipliers: dict[str | None, _Multiplier] = {
+            tier: _Multiplier.of(multiplier)
+            for tier, multiplier in earn.get("multipliers", {}).items()
+        }
+        self._ladder = Ladder(self.levels, self.thresholds)
+        self._metric = document.get("tiers", {}).get("qualifying", {}).get("metric", "spend")
+        self._pending_days = earn.get("pending_days", 0)
+        # Expiry and pending dates depend only on the local day of the sale: kept per day.
+        self._expiry_on = lru_cache(_DAYS_CACHED)(
+            partial(expiry_on, policy=document.get("expiry", {}), tz=self.tz)
+        )
+        self._pending_on = lru_cache(_DAYS_CACHED)(
+            partial(pending_until_day, pending_days=self._pending_days, tz=self.tz)
+        )
 
     def quote(
         self,
@@ -247,9 +352,7 @@ class Evaluator:
             reward=reward,
             earned=earned,
             pending_until=pending,
-            expires_at=expiry_of(at, self.document.get("expiry", {}), self.tz)
-            if earned.total
-            else None,
+            expires_at=self._expiry_on(local_date(at, self.tz)) if earned.total else None,
             tier=tier,
             applied=applied,
             messages=messages,
@@ -259,7 +362,7 @@ class Evaluator:
         )
 
     def _check_tier(self, member: Member) -> None:
-        known = [level["id"] for level in self.levels]
+        known = self._tier_ids
         if member.tier is not None and member.tier not in known:
             raise InputError(
                 "the member state is invalid",
@@ -277,19 +380,15 @@ class Evaluator:
     def _tier_discounts(
         self, member: Member, states: list[LineState], trace: list[TraceEntry]
     ) -> None:
-        level = next((lv for lv in self.levels if lv["id"] == member.tier), None)
-        for benefit in (level or {}).get("benefits", []):
-            if benefit["kind"] != "discount" or "percent" not in benefit:
-                continue
-            source = f"tier:{member.tier}"
-            total = _percent_of(sum(s.after_discounts for s in states), benefit["percent"])
-            _spread(source, total, states)
+        for discount in self._discounts_by_tier.get(member.tier, ()):
+            total = _percent_of(sum(s.after_discounts for s in states), discount.percent)
+            _spread(discount.source, total, states)
             trace.append(
                 TraceEntry(
-                    source,
+                    discount.source,
                     "discount",
-                    f"{benefit['percent']}% off: {self._money(total)}",
-                    f"{member.tier} members: {benefit['description']}",
+                    f"{discount.percent}% off: {self._money(total)}",
+                    discount.reason,
                 )
             )
 
@@ -298,41 +397,24 @@ class Evaluator:
     ) -> list[str]:
         messages = []
         for entry in applied:
-            for effect in entry.offer.effects:
-                if "message" in effect:
-                    messages.append(effect["message"])
-                elif "discount" in effect:
-                    amount = self._discount(entry, effect["discount"], states)
+            source = entry.offer.source
+            for effect in self._effects[entry.offer.condition_id].sale:
+                if isinstance(effect, _Message):
+                    messages.append(effect.text)
+                elif isinstance(effect, _Discount):
+                    amount = _discount(source, effect, entry.lines, states)
+                    trace.append(TraceEntry(source, "discount", self._money(amount), entry.reason))
+                else:
+                    amount = _free_item(source, effect, states, self.currency)
                     trace.append(
                         TraceEntry(
-                            entry.offer.source, "discount", self._money(amount), entry.reason
-                        )
-                    )
-                elif "free_item" in effect:
-                    amount = _free_item(
-                        entry.offer.source, effect["free_item"], states, self.currency
-                    )
-                    trace.append(
-                        TraceEntry(
-                            entry.offer.source,
+                            source,
                             "free_item",
                             f"one item free: {self._money(amount)}",
                             entry.reason,
                         )
                     )
         return messages
-
-    def _discount(
-        self, entry: Applied, discount: Mapping[str, Any], states: list[LineState]
-    ) -> int:
-        targets = _targets(discount.get("apply_to", "basket"), entry.lines, states)
-        base = sum(s.after_discounts for s in targets)
-        if "percent" in discount:
-            total = _percent_of(base, discount["percent"])
-        else:
-            total = min(to_minor(Decimal(discount["amount"]), self.currency), base)
-        _spread(entry.offer.source, total, targets)
-        return total
 
     # --- redemption --------------------------------------------------------------------
 
@@ -408,7 +490,8 @@ class Evaluator:
             bill = sum(s.after_discounts for s in states)
             voucher = min(to_minor(Decimal(reward["voucher"]), self.currency), bill)
             return reward["points"], voucher, states
-        found = _cheapest(reward["free_item"], states, self.currency)
+        item = _compile_free_item(reward["free_item"], self.currency)
+        found = _cheapest(item, states, self.currency)
         if found is None:
             raise RedemptionError(
                 "redemption.reward_not_in_basket",
@@ -425,85 +508,176 @@ class Evaluator:
         states: list[LineState],
         trace: list[TraceEntry],
     ) -> Earned:
-        earn = self.document["earn"]
-        pays_with_points_earn = earn.get("earn_on_points_paid", False)
-        exact = [
-            Fraction(
-                s.after_discounts if pays_with_points_earn else s.payable,
-                10**self.currency.exponent,
-            )
-            * line_rate(earn, s.line.category, s.line.sku)
+        weight = self._rates.weight
+        paid_with_points_earns = self._earn_on_points_paid
+        weighted = [
+            (s.after_discounts if paid_with_points_earns else s.payable)
+            * weight(s.line.category, s.line.sku)
             for s in states
         ]
-        earned = Earned(base=base_points(earn, exact))
-        multiplier = earn.get("multipliers", {}).get(member.tier)
+        base = base_points(
+            weighted, self._points_denominator, self._rounding, per_line=self._round_per_line
+        )
+        earned = Earned(base=base)
+        multiplier = self._multipliers.get(member.tier)
         if multiplier is not None:
-            earned.tier_bonus = multiplier_bonus(earned.base, multiplier)
+            earned.tier_bonus = multiplier.bonus(earned.base)
             trace.append(
                 TraceEntry(
                     f"tier:{member.tier}",
                     "points_multiplier",
-                    f"x{multiplier}: +{earned.tier_bonus}",
-                    f"{member.tier} members earn x{multiplier}",
+                    f"{multiplier.label}: +{earned.tier_bonus}",
+                    f"{member.tier} members earn {multiplier.label}",
                 )
             )
         for entry in applied:
-            self._bonuses(entry, earned, trace)
-        apply_caps(earned, cap_limit(earn, member.earned_in_period))
+            effects = self._effects[entry.offer.condition_id].points
+            if effects:
+                _bonuses(entry, effects, earned, trace)
+        apply_caps(earned, cap_limit(self.document["earn"], member.earned_in_period))
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned
 
-    def _bonuses(self, entry: Applied, earned: Earned, trace: list[TraceEntry]) -> None:
-        bonuses = earned.campaign_bonus if entry.offer.kind == "campaign" else earned.rule_bonus
-        for effect in entry.offer.effects:
-            if "points_multiplier" in effect:
-                points = multiplier_bonus(earned.base, effect["points_multiplier"])
-                detail = f"x{effect['points_multiplier']}: +{points}"
-            elif "bonus_points" in effect:
-                points = effect["bonus_points"]
-                detail = f"+{points}"
-            else:
-                continue
-            bonuses[entry.offer.source] = bonuses.get(entry.offer.source, 0) + points
-            trace.append(TraceEntry(entry.offer.source, "points", detail, entry.reason))
-
     # --- tiers and dates ---------------------------------------------------------------
 
     def _progress(self, member: Member, states: list[LineState]) -> Progress:
-        earn = self.document["earn"]
-        counted = [
-            s
-            for s in states
-            if line_rate(earn, s.line.category, s.line.sku) or not _excluded(earn, s.line)
-        ]
-        metric = self.document.get("tiers", {}).get("qualifying", {}).get("metric", "spend")
-        if metric == "spend":
+        # Excluded lines earn nothing and do not qualify; a line earning at a rate of 0
+        # (an override) still qualifies.
+        excluded = self._rates.excluded
+        counted = [s for s in states if not excluded(s.line.category, s.line.sku)]
+        if self._metric == "spend":
             increment = from_minor(sum(s.payable for s in counted), self.currency)
-        elif metric == "visits":
+        elif self._metric == "visits":
             increment = Decimal(1)
         else:
             increment = Decimal(sum(s.line.quantity for s in counted))
-        return progress(
-            self.levels, self.thresholds, member.tier, member.qualifying_spend, increment
-        )
+        return self._ladder.progress(member.tier, member.qualifying_spend, increment)
 
     def _pending(self, at: datetime) -> datetime | None:
-        days = self.document["earn"].get("pending_days", 0)
-        return pending_until(at, days, self.tz) if days else None
+        if not self._pending_days:
+            return None
+        return self._pending_on(local_date(at, self.tz))
 
     def _money(self, minor: int) -> str:
         return f"{from_minor(minor, self.currency)} {self.currency.code}"
 
 
-def _excluded(earn: Mapping[str, Any], line: Line) -> bool:
-    excluded = earn.get("exclude", {})
-    return line.category in excluded.get("categories", ()) or line.sku in excluded.get("skus", ())
+# --- compiling the plan ------------------------------------------------------------------
+
+
+def _discounts_by_tier(
+    levels: Sequence[Mapping[str, Any]],
+) -> dict[str | None, tuple[_TierDiscount, ...]]:
+    """Each tier's percent discounts (the first level of an id counts, as everywhere)."""
+    found: dict[str | None, tuple[_TierDiscount, ...]] = {}
+    for level in levels:
+        tier = level["id"]
+        found.setdefault(
+            tier,
+            tuple(
+                _TierDiscount(
+                    f"tier:{tier}",
+                    benefit["percent"],
+                    f"{tier} members: {benefit['description']}",
+                )
+                for benefit in level.get("benefits", [])
+                if benefit["kind"] == "discount" and "percent" in benefit
+            ),
+        )
+    return found
+
+
+def _compile_effects(offer: Offer, cur: Currency) -> _Effects:
+    sale: list[_Message | _Discount | _FreeItem] = []
+    points: list[_Multiplier | _Bonus] = []
+    for effect in offer.effects:
+        if "message" in effect:
+            sale.append(_Message(effect["message"]))
+        elif "discount" in effect:
+            sale.append(_compile_discount(effect["discount"], cur))
+        elif "free_item" in effect:
+            sale.append(_compile_free_item(effect["free_item"], cur))
+        if "points_multiplier" in effect:
+            points.append(_Multiplier.of(effect["points_multiplier"]))
+        elif "bonus_points" in effect:
+            points.append(_Bonus(effect["bonus_points"]))
+    return _Effects(tuple(sale), tuple(points))
+
+
+def _compile_discount(discount: Mapping[str, Any], cur: Currency) -> _Discount:
+    on = discount.get("apply_to", "basket")
+    apply_to = on if on in ("basket", "matched_lines") else _compile_selector(on)
+    if "percent" in discount:
+        return _Discount(apply_to, discount["percent"], 0)
+    return _Discount(apply_to, None, to_minor(Decimal(discount["amount"]), cur))
+
+
+def _compile_free_item(spec: Mapping[str, Any], cur: Currency) -> _FreeItem:
+    selector = _compile_selector({k: spec[k] for k in ("sku", "category") if k in spec})
+    max_price = to_minor(Decimal(spec["max_price"]), cur) if "max_price" in spec else None
+    return _FreeItem(selector, max_price)
+
+
+def _compile_selector(selector: Mapping[str, Any]) -> LineTest:
+    """Selectors name items by category or SKU; every named field must hold."""
+    tests = tuple((attrgetter(key), _compile_test(test)) for key, test in selector.items())
+    if len(tests) == 1:  # the usual case, e.g. {category: coffee}: one call per line
+        ((field_of, test),) = tests
+        return lambda line: test(field_of(line))
+    return lambda line: all(test(field_of(line)) for field_of, test in tests)
+
+
+def _compile_test(test: Any) -> Callable[[str], bool]:
+    """A value, a list, or in/not_in/eq/ne (other operators do not restrict). Values are
+    compared as text: an unquoted 42 in YAML names the SKU "42"."""
+    if isinstance(test, list):
+        allowed = frozenset(map(str, test))
+        return lambda value: value in allowed
+    if isinstance(test, Mapping):
+        checks = tuple(_OPERATORS[op](v) for op, v in test.items() if op in _OPERATORS)
+        return lambda value: all(check(value) for check in checks)
+    wanted = str(test)
+    return lambda value: value == wanted
+
+
+def _equal(v: Any) -> Callable[[str], bool]:
+    wanted = str(v)
+    return lambda value: value == wanted
+
+
+def _not_equal(v: Any) -> Callable[[str], bool]:
+    refused = str(v)
+    return lambda value: value != refused
+
+
+def _one_of(v: Any) -> Callable[[str], bool]:
+    allowed = frozenset(map(str, v))
+    return lambda value: value in allowed
+
+
+def _none_of(v: Any) -> Callable[[str], bool]:
+    refused = frozenset(map(str, v))
+    return lambda value: value not in refused
+
+
+_OPERATORS: Mapping[str, Callable[[Any], Callable[[str], bool]]] = {
+    "eq": _equal,
+    "ne": _not_equal,
+    "in": _one_of,
+    "not_in": _none_of,
+}
+
+
+# --- pricing arithmetic ----------------------------------------------------------------
 
 
 def _percent_of(minor: int, percent: Decimal | int) -> int:
-    """Percent of an amount, rounded down: a discount never exceeds what was promised."""
-    return int(Fraction(minor) * Fraction(percent) / 100)
+    """Percent of an amount, rounded toward zero: a discount never exceeds what was promised.
+    Exact for any percent (7.5 is 15/2): integers only, no Fraction objects."""
+    numerator, denominator = percent.as_integer_ratio()
+    share = abs(minor * numerator) // (denominator * 100)
+    return share if minor * numerator >= 0 else -share
 
 
 def _spread(source: str, total: int, states: Sequence[LineState]) -> None:
@@ -513,7 +687,7 @@ def _spread(source: str, total: int, states: Sequence[LineState]) -> None:
         return
     for state, share in zip(states, allocate(total, weights), strict=True):
         if share:
-            state.discounts.append((source, share))
+            state.discount(source, share)
 
 
 def _spread_redemption(value: int, states: Sequence[LineState]) -> None:
@@ -524,52 +698,68 @@ def _spread_redemption(value: int, states: Sequence[LineState]) -> None:
         state.redeemed += share
 
 
-def _targets(on: Any, bound: tuple[int, ...], states: list[LineState]) -> list[LineState]:
+def _bonuses(
+    entry: Applied,
+    effects: Sequence[_Multiplier | _Bonus],
+    earned: Earned,
+    trace: list[TraceEntry],
+) -> None:
+    bonuses = earned.campaign_bonus if entry.offer.kind == "campaign" else earned.rule_bonus
+    source = entry.offer.source
+    for effect in effects:
+        if isinstance(effect, _Multiplier):
+            points = effect.bonus(earned.base)
+            detail = f"{effect.label}: +{points}"
+        else:
+            points = effect.points
+            detail = f"+{points}"
+        bonuses[source] = bonuses.get(source, 0) + points
+        trace.append(TraceEntry(source, "points", detail, entry.reason))
+
+
+def _discount(
+    source: str, discount: _Discount, bound: tuple[int, ...], states: list[LineState]
+) -> int:
+    """Take the discount off its target lines; what it took in total."""
+    targets = _targets(discount.apply_to, bound, states)
+    base = sum(s.after_discounts for s in targets)
+    if discount.percent is not None:
+        total = _percent_of(base, discount.percent)
+    else:
+        total = min(discount.amount, base)
+    _spread(source, total, targets)
+    return total
+
+
+def _targets(
+    on: str | LineTest, bound: tuple[int, ...], states: list[LineState]
+) -> list[LineState]:
     if on == "basket":
         return states
     if on == "matched_lines":
         return [states[i] for i in bound] if bound else states
-    return [s for s in states if _selected(on, s.line)]
-
-
-def _selected(selector: Mapping[str, Any], line: Line) -> bool:
-    return all(_holds(test, getattr(line, key)) for key, test in selector.items())
-
-
-def _holds(test: Any, value: str) -> bool:
-    """Selectors name items by category or SKU: a value, a list, or in/not_in/eq/ne."""
-    if isinstance(test, list):
-        return value in map(str, test)
-    if isinstance(test, Mapping):
-        checks = {
-            "eq": lambda v: value == str(v),
-            "ne": lambda v: value != str(v),
-            "in": lambda v: value in map(str, v),
-            "not_in": lambda v: value not in map(str, v),
-        }
-        return all(checks[op](v) for op, v in test.items() if op in checks)
-    return value == str(test)
+    assert callable(on)  # a compiled selector
+    return [s for s in states if on(s.line)]
 
 
 def _cheapest(
-    spec: Mapping[str, Any], states: list[LineState], cur: Currency
+    item: _FreeItem, states: list[LineState], cur: Currency
 ) -> tuple[LineState, int] | None:
     """The cheapest matching item (one unit) and what making it free is worth."""
-    selector = {k: spec[k] for k in ("sku", "category") if k in spec}
-    candidates = [s for s in states if _selected(selector, s.line) and s.after_discounts > 0]
+    candidates = [s for s in states if item.selector(s.line) and s.after_discounts > 0]
     if not candidates:
         return None
     cheapest = min(candidates, key=lambda s: (s.line.unit_price, s.index))
     value = min(to_minor(cheapest.line.unit_price, cur), cheapest.after_discounts)
-    if "max_price" in spec:
-        value = min(value, to_minor(Decimal(spec["max_price"]), cur))
+    if item.max_price is not None:
+        value = min(value, item.max_price)
     return cheapest, value
 
 
-def _free_item(source: str, spec: Mapping[str, Any], states: list[LineState], cur: Currency) -> int:
-    found = _cheapest(spec, states, cur)
+def _free_item(source: str, item: _FreeItem, states: list[LineState], cur: Currency) -> int:
+    found = _cheapest(item, states, cur)
     if found is None:
         return 0
     state, value = found
-    state.discounts.append((source, value))
+    state.discount(source, value)
     return value

@@ -52,20 +52,38 @@ def progress(
     increment: Decimal,
 ) -> Progress:
     """The tier after adding ``increment`` to qualifying spend; a sale never downgrades."""
-    order = [level["id"] for level in levels]
-    after = qualifying_before + increment
-    current = tier_before if tier_before in order else (order[0] if order else None)
-    rank = order.index(current) if current in order else -1
-    for index, tier in enumerate(order):
-        if index > rank and tier in amounts and after >= amounts[tier]:
-            current, rank = tier, index
-    upcoming = [t for t in order[rank + 1 :] if t in amounts]
-    next_tier = upcoming[0] if upcoming else None
-    return Progress(
-        tier_before,
-        current,
-        qualifying_before,
-        after,
-        next_tier,
-        amounts[next_tier] if next_tier else None,
-    )
+    return Ladder(levels, amounts).progress(tier_before, qualifying_before, increment)
+
+
+class Ladder:
+    """The tiers in order with their amount thresholds, read once for many sales."""
+
+    def __init__(self, levels: Sequence[Mapping[str, Any]], amounts: Mapping[str, Decimal]) -> None:
+        self.order = [level["id"] for level in levels]
+        # A tier's rank is its first position, as list.index would say.
+        self.rank: dict[str | None, int] = {
+            tier: index for index, tier in reversed(list(enumerate(self.order)))
+        }
+        self.amounts = amounts
+
+    def progress(
+        self, tier_before: str | None, qualifying_before: Decimal, increment: Decimal
+    ) -> Progress:
+        """The tier after adding ``increment`` to qualifying spend; a sale never downgrades."""
+        order, amounts = self.order, self.amounts
+        after = qualifying_before + increment
+        current = tier_before if tier_before in self.rank else (order[0] if order else None)
+        rank = self.rank.get(current, -1)
+        for index in range(rank + 1, len(order)):
+            tier = order[index]
+            if tier in amounts and after >= amounts[tier]:
+                current, rank = tier, index
+        next_tier = next((t for t in order[rank + 1 :] if t in amounts), None)
+        return Progress(
+            tier_before,
+            current,
+            qualifying_before,
+            after,
+            next_tier,
+            amounts[next_tier] if next_tier else None,
+        )
