@@ -9,7 +9,7 @@ combinations, and stacking.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -178,13 +178,16 @@ def select(
     at: datetime,
     usage: Mapping[str, Mapping[str, int]],
     assignments: Mapping[str, str],
+    stopped: Collection[str] = (),
 ) -> tuple[list[Applied], list[Skipped]]:
     """The offers that apply, in order, after eligibility and stacking; and the others."""
     bound = _first_binding(matches)
     applied: list[Applied] = []
     skipped: list[Skipped] = []
     for offer in offers:
-        reason = _ineligible(offer, bound, at=at, usage=usage, assignments=assignments)
+        reason = _ineligible(
+            offer, bound, at=at, usage=usage, assignments=assignments, stopped=stopped
+        )
         if reason:
             skipped.append(Skipped(offer, reason))
         else:
@@ -212,7 +215,10 @@ def _ineligible(
     at: datetime,
     usage: Mapping[str, Mapping[str, int]],
     assignments: Mapping[str, str],
+    stopped: Collection[str] = (),
 ) -> str | None:
+    if offer.kind == "campaign" and offer.id in stopped:
+        return "the campaign's budget is spent"
     if offer.window and not offer.window[0] <= at <= offer.window[1]:
         start, end = offer.window
         return f"outside its window ({start.isoformat()} to {end.isoformat()})"

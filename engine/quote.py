@@ -13,7 +13,7 @@ selectors compiled. A quote only does the arithmetic of its own sale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -316,8 +316,12 @@ class Evaluator:
         *,
         at: datetime | None = None,
         explain: bool = False,
+        stopped_campaigns: Collection[str] = (),
     ) -> Quote:
-        """The quote for ``transaction`` by ``member``, evaluated at ``at`` (default: its time)."""
+        """The quote for ``transaction`` by ``member``, evaluated at ``at`` (default: its time).
+
+        ``stopped_campaigns`` are campaigns whose budget is spent: their offers do not apply.
+        """
         at = at or transaction.at
         self._check_tier(member)
         states = [
@@ -333,6 +337,7 @@ class Evaluator:
             at=at,
             usage=member.usage,
             assignments=member.campaigns,
+            stopped=stopped_campaigns,
         )
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)

@@ -197,6 +197,37 @@ def settle(conn: Connection, document: Mapping[str, Any], quote: Any, at: dateti
     return refused
 
 
+def would_refuse(conn: Connection, document: Mapping[str, Any], quote: Any) -> set[str]:
+    """Campaigns whose remaining budget cannot take their cost in ``quote`` (reads only).
+
+    What ``settle`` would refuse, for dry-run quotes that must say what a commit would do.
+    """
+    budgets = {c["id"]: c["budget"] for c in document.get("campaigns", []) if "budget" in c}
+    costs = {c: cost for c, cost in charges(quote).items() if c in budgets}
+    if not costs:
+        return set()
+    budget = campaign_budgets.c
+    spent = {
+        row.campaign_id: (row.spent_points, Decimal(row.spent_money))
+        for row in conn.execute(
+            select(budget.campaign_id, budget.spent_points, budget.spent_money).where(
+                budget.programme == document["programme"]["id"],
+                budget.campaign_id.in_(costs),
+            )
+        )
+    }
+    return {c for c, cost in costs.items() if not _fits(budgets[c], spent.get(c), cost)}
+
+
+def _fits(
+    cap: Mapping[str, Any], spent: tuple[int, Decimal] | None, cost: tuple[int, Decimal]
+) -> bool:
+    points, money = spent or (0, Decimal(0))
+    if "points" in cap and points + cost[0] > cap["points"]:
+        return False
+    return not ("money" in cap and money + cost[1] > Decimal(str(cap["money"])))
+
+
 def _campaign_of(source: str) -> str | None:
     if not source.startswith("campaign:"):
         return None

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
 from engine.ledger import adjustments, returns
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
@@ -110,13 +111,21 @@ class Ledger:
         at: datetime | None = None,
         explain: bool = False,
     ) -> Quote:
-        """A dry run on the stored member: nothing is written."""
+        """A dry run on the stored member: nothing is written, budgets included."""
         evaluator = self.evaluator(programme)
         transaction = parse_transaction(body, evaluator.currency)
         with self.db.connect() as conn:
             row = member_row(conn, programme, member_id)
             member = load_member(conn, evaluator.document, row, at or transaction.at)
-        return evaluator.quote(member, transaction, at=at, explain=explain)
+            stopped = budget.exhausted(conn, programme)
+            while True:
+                quote = evaluator.quote(
+                    member, transaction, at=at, explain=explain, stopped_campaigns=stopped
+                )
+                refused = budget.would_refuse(conn, evaluator.document, quote)
+                if not refused:
+                    return quote
+                stopped |= refused
 
     def commit_sale(
         self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str | None = None
@@ -144,7 +153,7 @@ class Ledger:
     ) -> Outcome:
         programme, member_id = evaluator.programme.id, row["id"]
         member = load_member(conn, evaluator.document, row, transaction.at)
-        quote = evaluator.quote(member, transaction)
+        quote = self._quote_within_budgets(conn, evaluator, member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at)
         response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
         record_transaction(
@@ -327,6 +336,22 @@ class Ledger:
             return Outcome(response, 201)
 
         return self._write(programme, [source_id, target_id], key, digest, work)
+
+    @staticmethod
+    def _quote_within_budgets(
+        conn: Connection, evaluator: Evaluator, member: Any, transaction: Any
+    ) -> Quote:
+        """Quote, then reserve campaign budgets atomically; re-quote without any that refuse.
+
+        Each pass stops at least one more campaign, so this ends within one pass per campaign.
+        """
+        stopped = budget.exhausted(conn, evaluator.programme.id)
+        while True:
+            quote = evaluator.quote(member, transaction, stopped_campaigns=stopped)
+            refused = budget.settle(conn, evaluator.document, quote, transaction.at)
+            if not refused:
+                return quote
+            stopped |= refused
 
     def _write(
         self,
