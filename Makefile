@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test bench lint validate clean
+.PHONY: serve test bench bench-quick lint validate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,21 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
+# Each benchmark prints one table: figures beside baselines measured in the same run.
+# The full run takes long (1,000,000-row jobs); bench-quick gives the same tables smaller.
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.ledger
+	$(PY) -m bench.http
+	$(PY) -m bench.campaigns
+	$(PY) -m bench.outreach
+
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick
+	$(PY) -m bench.ledger --quick
+	$(PY) -m bench.http --seconds 5 --warmup 1
+	$(PY) -m bench.campaigns --quick
+	$(PY) -m bench.outreach --quick
 
 validate: $(STAMP)
 	$(VENV)/bin/loyalty validate rules/
