@@ -281,10 +281,11 @@ def scenario_tests(paths: Sequence[str], matcher: str, output: str) -> None:
 def _register_feature_commands() -> None:
     # Features own their commands; the group only gathers them.
     from engine.campaigns.cli import analyze, campaign, demo
+    from engine.ledger.cli import ledger
     from engine.outreach.cli import outreach
     from engine.review.cli import review
 
-    for command in (review, analyze, demo, campaign, outreach):
+    for command in (review, ledger, analyze, demo, campaign, outreach):
         main.add_command(command)
 
 

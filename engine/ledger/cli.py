@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.calendar import start_of_day
 from engine.errors import LoyaltyError, ProblemsError
-from engine.ledger import jobs
+from engine.ledger import importer, jobs
 from engine.ledger.check import check as check_ledger
 from engine.ledger.db import DEFAULT_URL, open_database
 from engine.ledger.importer import ImportReport, import_members, import_transactions
@@ -155,12 +155,14 @@ def ledger() -> None:
 @database_option
 @click.option(
     "--programme",
-    "programme_id",
-    help="check only this programme (its id); default all",
+    "programme_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="check only this programme (its YAML file); default all",
 )
 @_guarded
-def check(database: str, programme_id: str | None) -> None:
+def check(database: str, programme_path: str | None) -> None:
     """Prove every balance equals its open lots and its journal; exit 1 if any does not."""
+    programme_id = _evaluator(programme_path).programme.id if programme_path else None
     with _database(database) as engine:
         problems = check_ledger(engine, programme_id)
     if not problems:
@@ -289,7 +291,7 @@ def _import(
 
 file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False))
 import_batch = click.option(
-    "--batch-size", type=click.IntRange(1), default=5_000, show_default=True
+    "--batch-size", type=click.IntRange(1), default=importer.BATCH, show_default=True
 )
 
 

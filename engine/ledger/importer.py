@@ -1,10 +1,13 @@
 """Importing members and their transaction history from CSV files (onboarding).
 
 Both imports stream the file (``csv`` module, one batch in memory at a time), check every
-row, and write the good rows of a batch in one database transaction with multi-row inserts.
-A bad row is reported (its line number and why) and skipped; it never stops the import or
-touches the good rows. Ids make a re-import idempotent: a row whose id is already in the
-ledger is skipped and counted as such.
+row in Python, and write the good rows of a batch in one database transaction: members with
+multi-row inserts; transactions through a staging table from which the transactions, lots,
+journal rows and member totals are written set-based (``INSERT … SELECT``, ``UPDATE …
+FROM``). A bad row is reported (its line number and why) and skipped; it never stops the
+import or touches the good rows. Ids make a re-import idempotent: a row whose id is already
+in the ledger (or earlier in the file) is skipped and counted as such. A killed import leaves
+whole batches written; run it again and it skips them.
 
 **Members** (``import_members``), one member a row, UTF-8, a header row naming the columns:
 
@@ -37,10 +40,11 @@ qualifying spend over from the old system. The member must exist (import members
                  default: the programme's ``expiry`` rule applied to ``at``
 ===============  ===============================================================================
 
-Each row becomes a ``transactions`` row (kind ``import``), a lot (if it earned points; pending
-per ``earn.pending_days`` like a sale) and an ``earn`` journal row, and adds to the member's
-balance, last purchase and qualifying spend (of the period ``at`` falls in, if it is the
-member's latest), so ``ledger check`` stays clean. Points already expired by their date stay
+Each row becomes a ``transactions`` row (kind ``import``, with its qualifying amount, which
+rolling 12-month windows sum), a lot (if it earned points; pending per ``earn.pending_days``
+like a sale) and an ``earn`` journal row, and adds to the member's balance, last purchase
+and running qualifying spend (of the period ``at`` falls in, if it is the member's latest),
+so ``ledger check`` stays clean. Points already expired by their date stay
 in the lot until ``loyalty ledger expire`` lapses them, with a journal row. Imported points do
 not repay debt and do not count toward per-period earning caps.
 """
@@ -52,14 +56,17 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -67,9 +74,12 @@ from sqlalchemy.exc import IntegrityError
 from engine.calendar import end_of_day, expiry_of, pending_until_day, period_bounds
 from engine.calendar import start_of_day as local_start
 from engine.errors import InputError
-from engine.quote import Evaluator
+
+if TYPE_CHECKING:
+    from engine.quote import Evaluator
 
 Progress = Callable[[int, int], None]
+R = TypeVar("R")
 BATCH = 20_000
 MAX_ID = 128
 TAG_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -249,17 +259,18 @@ def _moment(text: str, column: str, tz: Any, *, day_end: bool = False) -> dateti
     return moment
 
 
-def _money(text: str, column: str, evaluator: Evaluator) -> Decimal:
+def _money(text: str, column: str, quantum: Decimal, code: str) -> Decimal:
+    """An amount of 0 or more with at most the currency's decimals (``quantum``: 0.01)."""
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise RowError(f"{column} '{text}' is not an amount like 12.50") from None
     if not amount.is_finite() or amount < 0:
         raise RowError(f"{column} '{text}' must be an amount of 0 or more")
-    quantum = evaluator.currency.quantum
-    if amount != amount.quantize(quantum):
-        raise RowError(f"{column} '{text}' has more decimals than {evaluator.currency.code} has")
-    return amount.quantize(quantum)
+    exact = amount.quantize(quantum)
+    if exact != amount:
+        raise RowError(f"{column} '{text}' has more decimals than {code} has")
+    return exact
 
 
 def _points(text: str) -> int:
@@ -341,19 +352,19 @@ class _Dialect:
 class _Bulk:
     """Multi-row writes below SQLAlchemy's per-row processing, inside the caller's transaction.
 
-    SQLite: ``executemany``. PostgreSQL: ``COPY … FROM STDIN``. Ids of new lots are taken
-    first (SQLite holds the write lock; PostgreSQL draws them from the sequence), so the
-    journal names its lot without reading anything back.
+    SQLite: ``executemany``. PostgreSQL: ``COPY … FROM STDIN``.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = _Dialect(conn.dialect.name == "postgresql")
         if self.dialect.postgres:
-            # A batch looks up and updates a few thousand rows by primary key; PostgreSQL's
-            # cost model prefers scanning the whole table for that many keys, which makes each
-            # batch cost as much as the table is big. For this transaction only: use the keys.
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            # A batch looks up and updates some thousands of rows by primary key. PostgreSQL's
+            # cost model prefers to scan or hash the whole table for that many keys, so each
+            # batch would cost as much as the table is big. For this transaction only: probe
+            # the keys (nested loops over the batch, index lookups into the big tables).
+            for method in ("seqscan", "hashjoin", "mergejoin"):
+                conn.exec_driver_sql(f"SET LOCAL enable_{method} = off")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -374,11 +385,7 @@ class _Bulk:
             yield copy
 
     def new_ids(self, table: str, count: int) -> list[int]:
-        if not count:
-            return []
-        if self.dialect.postgres:
-            query = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
-            return [i for (i,) in self.conn.exec_driver_sql(query, (table, count))]
+        """SQLite: the next ``count`` ids of ``table`` (this transaction holds the write lock)."""
         (top,) = self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").one()
         return list(range(top + 1, top + 1 + count))
 
@@ -538,10 +545,11 @@ DROP_UNKNOWN = f"""DELETE FROM {STAGE} WHERE NOT EXISTS (SELECT 1 FROM members m
     WHERE m.programme = ? AND m.id = {STAGE}.member_id AND m.merged_into IS NULL)"""
 INSERT_TRANSACTIONS = f"""INSERT INTO transactions (programme, id, kind, member_id,
         request_hash, request, response, status, points_earned, points_redeemed,
-        points_settled, at, created_at)
+        points_settled, qualifying, at, created_at)
     SELECT ?, id, 'import', member_id, digest, request,
-        {{json_object}}('status', 'imported', 'points', points), 201, points, 0, 0, at, ?
+        {{json_object}}('status', 'imported', 'points', points), 201, points, 0, 0, spend, at, ?
     FROM {STAGE}"""
+# SQLite: the lot ids were taken in the staging rows (the database is locked to this writer).
 INSERT_LOTS = f"""INSERT INTO lots (id, programme, member_id, points, points_left, earned_at,
         expires_at, pending_until, transaction_id)
     SELECT lot_id, ?, member_id, points, points, at, expires_at, pending_until, id
@@ -550,6 +558,17 @@ INSERT_JOURNAL = f"""INSERT INTO journal (programme, member_id, kind, points, lo
         transaction_id, at, reason, actor)
     SELECT ?, member_id, 'earn', points, lot_id, id, at, 'imported', 'import'
     FROM {STAGE} WHERE lot_id IS NOT NULL"""
+# PostgreSQL: the lots take their ids from the sequence and hand them to the journal.
+INSERT_LOTS_AND_JOURNAL = f"""WITH new_lots AS (
+    INSERT INTO lots (programme, member_id, points, points_left, earned_at, expires_at,
+        pending_until, transaction_id)
+    SELECT ?, member_id, points, points, at, expires_at, pending_until, id
+    FROM {STAGE} WHERE points > 0
+    RETURNING id, member_id, points, transaction_id, earned_at)
+INSERT INTO journal (programme, member_id, kind, points, lot_id, transaction_id, at, reason,
+    actor)
+SELECT ?, member_id, 'earn', points, id, transaction_id, earned_at, 'imported', 'import'
+FROM new_lots"""
 # Per member: points added, the latest purchase, and the spend of the batch's latest period
 # (added if it is the member's current period, replacing it if newer, ignored if older).
 ADD_TO_MEMBERS = f"""
@@ -587,102 +606,204 @@ def import_transactions(
     batch_size: int = BATCH,
     progress: Progress = _silent,
     now: datetime | None = None,
+    reader_process: bool | None = None,
 ) -> ImportReport:
-    """Import historical purchases from a CSV file (columns in the module's docstring)."""
-    now = now or datetime.now(UTC)
-    rows = _Rows(Path(path), ("id", "member_id", "at", "amount", "points"), TRANSACTION_COLUMNS)
+    """Import historical purchases from a CSV file (columns in the module's docstring).
+
+    Reading and checking the CSV is pure Python and, on SQLite (which works inside this
+    process), costs about as much as the database's work: so a file over ``PARALLEL_BYTES``
+    imported into SQLite is read by a second process while this one writes the previous
+    batch. PostgreSQL does its work in the server, which needs the CPU more on a small
+    machine; ``reader_process`` True or False decides it for any file and database.
+    """
+    path = Path(path)
+    dialect = _Dialect(engine.dialect.name == "postgresql")
+    reader = _Reader(path, batch_size, _RowParser.of(evaluator, dialect))
+    if reader_process is None:
+        reader_process = not dialect.postgres and path.stat().st_size > PARALLEL_BYTES
+    writer = _Writer(evaluator.programme.id, (now or datetime.now(UTC)), dialect)
     report = ImportReport()
-    history = _History(evaluator, now, _Dialect(engine.dialect.name == "postgresql"))
-    for batch in _batches(rows, batch_size, report):
-        parsed = _parse(batch, history.parse, report)
-        if history.per_member_periods:
-            parsed = _parse(
-                _with_join_dates(engine, history, parsed, report), history.place, report
-            )
-        history.write(engine, _unique(parsed, report), report)
-        progress(rows.done, rows.size)
+    with _batches_of(reader, reader_process) as batches:
+        for batch in batches:
+            report.read += batch.read
+            report.rejected += batch.rejected
+            rows = batch.rows
+            if reader.parser.period_kind == "anniversary_year":
+                rows = _placed(engine, reader.parser, writer.programme, rows, report)
+            writer.write(engine, _unique(rows, report), report)
+            progress(batch.done, batch.size)
     report.rejected.sort(key=lambda rejected: rejected.line)
     return report
 
 
+PARALLEL_BYTES = 8_000_000  # about 100,000 rows
+# A checked row, in the staging table's column order (``line`` first, ``lot_id`` last are
+# added at staging), then the purchase's local day (for anniversary years).
+ID, MEMBER, AT, PS, SPEND, POINTS = range(6)
+DAY = 10
+
+
 @dataclass
-class _History:
-    """Turns rows into staged rows and writes a batch. Expiry, end of pending and qualifying
-    period are kept per local day (the calendar gives one answer for every instant of a day);
-    anniversary years also depend on the member's join date."""
+class _RowParser:
+    """Checks a CSV row and turns it into a staging row; picklable, for the reader process.
+    Expiry, end of pending and qualifying period are kept per local day (the calendar gives
+    one answer for every instant of a day)."""
 
-    evaluator: Evaluator
-    now: datetime
+    tz: Any
+    quantum: Decimal
+    code: str
     dialect: _Dialect
-    days: dict[date, tuple[Any, Any, date | None]] = field(default_factory=dict)
-    periods: dict[tuple[date, date], date] = field(default_factory=dict)
+    expiry: Mapping[str, Any]
+    pending_days: int
+    period_kind: str
+    days: dict[date, tuple[Any, Any, Any]] = field(default_factory=dict)
+    periods: dict[tuple[date, date], Any] = field(default_factory=dict)
 
-    @property
-    def period_kind(self) -> str:
-        tiers = self.evaluator.document.get("tiers", {})
-        return str(tiers.get("qualifying", {}).get("period", "calendar_year"))
+    @classmethod
+    def of(cls, evaluator: Evaluator, dialect: _Dialect) -> _RowParser:
+        document = evaluator.document
+        qualifying = document.get("tiers", {}).get("qualifying", {})
+        return cls(
+            tz=evaluator.tz,
+            quantum=evaluator.currency.quantum,
+            code=evaluator.currency.code,
+            dialect=dialect,
+            expiry=dict(document.get("expiry", {})),
+            pending_days=document.get("earn", {}).get("pending_days", 0),
+            period_kind=qualifying.get("period", "calendar_year"),
+        )
 
-    @property
-    def per_member_periods(self) -> bool:
-        return self.period_kind == "anniversary_year"
-
-    def parse(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        evaluator = self.evaluator
-        at = _moment(row["at"], "at", evaluator.tz)
-        amount = _money(row["amount"], "amount", evaluator)
+    def parse(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        at = _moment(row["at"], "at", self.tz)
+        amount = _money(row["amount"], "amount", self.quantum, self.code)
         qualifying = row.get("qualifying")
-        spend = _money(qualifying, "qualifying", evaluator) if qualifying else amount
+        spend = _money(qualifying, "qualifying", self.quantum, self.code) if qualifying else amount
         if spend > amount:
             raise RowError(f"qualifying {spend} is more than the amount {amount}")
-        day = at.astimezone(evaluator.tz).date()  # at is aware: _moment checked it
+        day = at.astimezone(self.tz).date()  # at is aware: _moment checked it
         expires, pending, starts = self._day(day, at)
         if row.get("expires_at"):
-            end = _moment(row["expires_at"], "expires_at", evaluator.tz, day_end=True)
+            end = _moment(row["expires_at"], "expires_at", self.tz, day_end=True)
             expires = self.dialect.at(end)
         request = _json(row)
-        return {
-            "id": _id(row["id"], "id"),
-            "member_id": _id(row["member_id"], "member_id"),
-            "at": self.dialect.at(at),
-            "day": day,
-            "ps": starts,
-            "spend": self.dialect.money(spend),
-            "points": _points(row["points"]),
-            "expires_at": expires,
-            "pending_until": pending,
-            "request": request,
-            "digest": hashlib.sha256(request.encode()).hexdigest(),
-        }
+        digest = hashlib.sha256(request.encode()).hexdigest()
+        return (_id(row["id"], "id"), _id(row["member_id"], "member_id"), self.dialect.at(at),
+                starts, self.dialect.money(spend), _points(row["points"]), expires, pending,
+                request, digest, day)  # fmt: skip
 
     def _day(self, day: date, at: datetime) -> tuple[Any, Any, Any]:
         """For ``day``, as the driver takes them: the lot's expiry, the end of pending and the
         first day of the qualifying period (None when it depends on the member)."""
         if day not in self.days:
-            document, tz = self.evaluator.document, self.evaluator.tz
-            days = document.get("earn", {}).get("pending_days", 0)
-            pending = pending_until_day(day, days, tz) if days else None
-            expires = expiry_of(at, document.get("expiry", {}), tz)
+            pending = (
+                pending_until_day(day, self.pending_days, self.tz) if self.pending_days else None
+            )
+            expires = expiry_of(at, self.expiry, self.tz)
             starts = None
-            if not self.per_member_periods:
+            if self.period_kind != "anniversary_year":
                 starts = period_bounds(self.period_kind, day)[0]  # type: ignore[arg-type]
-            dialect = self.dialect
-            self.days[day] = (dialect.at(expires), dialect.at(pending), dialect.day(starts))
+            d = self.dialect
+            self.days[day] = (d.at(expires), d.at(pending), d.day(starts))
         return self.days[day]
 
-    def place(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Anniversary years: the first day of the member's year the purchase falls in."""
-        key = (row["day"], row["joined"])
+    def place(self, row: tuple[Any, ...], joined: date) -> tuple[Any, ...]:
+        """Anniversary years: the row with the first day of the member's year it falls in."""
+        key = (row[DAY], joined)
         if key not in self.periods:
-            kind = "anniversary_year"
-            self.periods[key] = period_bounds(kind, row["day"], joined=row["joined"])[0]
-        row["ps"] = self.dialect.day(self.periods[key])
-        return row
+            starts = period_bounds("anniversary_year", row[DAY], joined=joined)[0]
+            self.periods[key] = self.dialect.day(starts)
+        return (*row[:PS], self.periods[key], *row[PS + 1 :])
+
+
+@dataclass(frozen=True)
+class _Batch:
+    rows: list[tuple[int, tuple[Any, ...]]]  # (line, checked row)
+    rejected: list[Rejected]
+    read: int
+    done: int  # bytes of the file read so far
+    size: int
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """The file's checked rows, a batch at a time (picklable, for the reader process)."""
+
+    path: Path
+    batch_size: int
+    parser: _RowParser
+
+    def batches(self) -> Iterator[_Batch]:
+        rows = _Rows(self.path, ("id", "member_id", "at", "amount", "points"), TRANSACTION_COLUMNS)
+        report, read = ImportReport(), 0
+        for batch in _batches(rows, self.batch_size, report):
+            parsed = _parse(batch, self.parser.parse, report)
+            yield _Batch(parsed, report.rejected, report.read - read, rows.done, rows.size)
+            report.rejected, read = [], report.read
+
+
+READER = "from engine.ledger.importer import read_batches_to_stdout; read_batches_to_stdout()"
+
+
+def read_batches_to_stdout() -> None:
+    """The reader process: a pickled ``_Reader`` comes on stdin; every batch goes out pickled
+    on stdout, then None, or the exception that stopped the reading."""
+    reader = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    try:
+        for batch in reader.batches():
+            pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, out)
+    except Exception as exc:  # handed to the importing process and raised there
+        pickle.dump(exc, out)
+    out.flush()
+
+
+@contextmanager
+def _batches_of(reader: _Reader, in_process: bool) -> Iterator[Iterator[_Batch]]:
+    """The reader's batches: read here, or by a second Python process that keeps a batch
+    ahead (the pipe's back-pressure paces it)."""
+    if not in_process:
+        yield reader.batches()
+        return
+    process = subprocess.Popen(  # this interpreter and a fixed command
+        [sys.executable, "-c", READER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        pickle.dump(reader, process.stdin, pickle.HIGHEST_PROTOCOL)
+        process.stdin.close()
+        yield _received(process.stdout)
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+
+
+def _received(stream: BinaryIO) -> Iterator[_Batch]:
+    while True:
+        try:
+            item = pickle.load(stream)  # written by our own reader process
+        except EOFError:
+            raise InputError("the CSV reader process stopped unexpectedly") from None
+        if isinstance(item, BaseException):
+            raise item
+        if item is None:
+            return
+        yield item
+
+
+@dataclass
+class _Writer:
+    """Writes a batch of checked rows through the staging table, in one transaction."""
+
+    programme: str
+    now: datetime
+    dialect: _Dialect
 
     def write(
-        self, engine: Engine, rows: list[tuple[int, dict[str, Any]]], report: ImportReport
+        self, engine: Engine, rows: list[tuple[int, tuple[Any, ...]]], report: ImportReport
     ) -> None:
-        """Stage the rows and write them set-based, in one transaction (retried once if a
-        concurrent import inserted one of the ids meanwhile)."""
+        """Retried once if a concurrent import inserted one of the ids meanwhile."""
         for attempt in range(2):
             try:
                 with engine.begin() as conn:
@@ -696,13 +817,18 @@ class _History:
         report.imported += len(rows) - skipped - len(rejected)
 
     def _write(
-        self, bulk: _Bulk, rows: list[tuple[int, dict[str, Any]]]
+        self, bulk: _Bulk, rows: list[tuple[int, tuple[Any, ...]]]
     ) -> tuple[int, list[Rejected]]:
-        programme, d = self.evaluator.programme.id, bulk.dialect
-        earning = [row for _, row in rows if row["points"]]
-        for row, lot_id in zip(earning, bulk.new_ids("lots", len(earning)), strict=True):
-            row["lot_id"] = lot_id
-        _stage(bulk, [_staged(line, row) for line, row in rows])
+        programme, d = self.programme, bulk.dialect
+        lot_ids: Iterator[int | None] = iter(())
+        if not d.postgres:  # SQLite: the lot ids are taken here (this writer holds the lock)
+            earning = sum(1 for _, row in rows if row[POINTS])
+            lot_ids = iter(bulk.new_ids("lots", earning))
+        staged = [
+            (line, *row[:DAY], next(lot_ids) if row[POINTS] and not d.postgres else None)
+            for line, row in rows
+        ]
+        _stage(bulk, staged)
         skipped = bulk.execute(SKIP_EXISTING, (programme,))
         unknown = bulk.conn.exec_driver_sql(d.sql(UNKNOWN_MEMBERS), (programme,))
         rejected = [_unknown(line, member, merged) for line, member, merged in unknown]
@@ -711,16 +837,13 @@ class _History:
         now = d.at(self.now)
         json_object = "json_build_object" if d.postgres else "json_object"
         bulk.execute(INSERT_TRANSACTIONS.format(json_object=json_object), (programme, now))
-        bulk.execute(INSERT_LOTS, (programme,))
-        bulk.execute(INSERT_JOURNAL, (programme,))
+        if d.postgres:
+            bulk.execute(INSERT_LOTS_AND_JOURNAL, (programme, programme))
+        else:
+            bulk.execute(INSERT_LOTS, (programme,))
+            bulk.execute(INSERT_JOURNAL, (programme,))
         bulk.execute(ADD_TO_MEMBERS, (now, programme))
         return skipped, rejected
-
-
-def _staged(line: int, row: dict[str, Any]) -> tuple[Any, ...]:
-    return (line, row["id"], row["member_id"], row["at"], row["ps"], row["spend"],
-            row["points"], row["expires_at"], row["pending_until"], row["request"], row["digest"],
-            row.get("lot_id"))  # fmt: skip
 
 
 def _unknown(line: int, member: str, merged: str | None) -> Rejected:
@@ -743,35 +866,46 @@ def _stage(bulk: _Bulk, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _unique(
-    rows: list[tuple[int, dict[str, Any]]], report: ImportReport
-) -> list[tuple[int, dict[str, Any]]]:
+    rows: list[tuple[int, tuple[Any, ...]]], report: ImportReport
+) -> list[tuple[int, tuple[Any, ...]]]:
     """The rows whose id did not come earlier in the batch (a repeat is skipped)."""
-    seen: dict[str, tuple[int, dict[str, Any]]] = {}
+    seen: dict[str, tuple[int, tuple[Any, ...]]] = {}
     for line, row in rows:
-        if row["id"] in seen:
+        if row[ID] in seen:
             report.skipped += 1
         else:
-            seen[row["id"]] = (line, row)
+            seen[row[ID]] = (line, row)
     return list(seen.values())
 
 
-def _with_join_dates(
-    engine: Engine, history: _History, rows: list[tuple[int, dict[str, Any]]], report: ImportReport
-) -> list[tuple[int, dict[str, Any]]]:
-    """Anniversary years: the rows with their member's join date (unknown members rejected)."""
-    wanted = sorted({row["member_id"] for _, row in rows})
+def _placed(
+    engine: Engine,
+    parser: _RowParser,
+    programme: str,
+    rows: list[tuple[int, tuple[Any, ...]]],
+    report: ImportReport,
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """Anniversary years: the rows placed in their member's year (unknown members and
+    purchases before joining rejected)."""
+    wanted = sorted({row[MEMBER] for _, row in rows})
     query = "SELECT id, joined FROM members WHERE programme = ? AND id IN ({ids})"
     with engine.connect() as conn:
-        found = dict(_Bulk(conn).select_ids(query, history.evaluator.programme.id, wanted))
-    kept = []
+        found = dict(_Bulk(conn).select_ids(query, programme, wanted))
+    placed = []
     for line, row in rows:
-        joined = found.get(row["member_id"])
+        joined = found.get(row[MEMBER])
         if joined is None:
-            report.rejected.append(Rejected(line, f"no member '{row['member_id']}'"))
+            report.rejected.append(Rejected(line, f"no member '{row[MEMBER]}'"))
             continue
-        row["joined"] = joined if isinstance(joined, date) else date.fromisoformat(joined)
-        kept.append((line, row))
-    return kept
+        try:
+            placed.append((line, parser.place(row, _as_date(joined))))
+        except InputError as exc:
+            report.rejected.append(Rejected(line, str(exc)))
+    return placed
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -779,9 +913,10 @@ def _with_join_dates(
 
 def _parse(
     batch: Sequence[tuple[int, Mapping[str, Any]]],
-    parse: Callable[[Mapping[str, Any]], dict[str, Any]],
+    parse: Callable[[Mapping[str, Any]], R],
     report: ImportReport,
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[tuple[int, R]]:
+    """Each row parsed, or rejected with the reason."""
     parsed = []
     for line, row in batch:
         try:

@@ -46,7 +46,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.calendar import add_months, local_date, period_bounds, start_of_day, status_valid_until
 from engine.errors import InputError
-from engine.ledger.tables import MONEY, Moment, journal, lots, members, tier_history
+from engine.ledger.tables import (
+    MONEY,
+    Moment,
+    journal,
+    lots,
+    members,
+    tier_history,
+    transactions,
+)
 from engine.quote import Evaluator
 
 Progress = Callable[[int, int], None]
@@ -58,7 +66,8 @@ INACTIVE = "expired: no purchase or redemption for {months} months"
 
 @dataclass(frozen=True)
 class Expired:
-    """What an expiry job took: lots emptied, points lapsed, members touched."""
+    """What an expiry job took: lots emptied, points lapsed, members touched (``expire_lots``
+    counts a member once per batch of lots)."""
 
     lots: int = 0
     points: int = 0
@@ -342,8 +351,7 @@ class ReviewPlan:
     programme: str
     start: date  # first day of the reviewed period
     end: date
-    spend_from: date  # a member's cached spend counts if its period_start is in this range
-    spend_to: date
+    window: tuple[datetime, datetime] | None  # rolling: spend summed from transactions
     population: Condition  # the members reviewed
     order: tuple[str, ...]  # level ids, lowest first
     downgrade: str
@@ -358,11 +366,11 @@ class ReviewPlan:
 def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
     """The period ``period_end`` closes, the members it concerns, and the status rules.
 
-    The ledger caches one qualifying spend per member, with the first day of its period
-    (``period_start``). ``calendar_year``: the review needs 31 December; spend counts if it
-    belongs to that year. ``anniversary_year``: the members whose membership year ends on
-    ``period_end`` (any day). ``rolling_12_months``: the 12 months ending on ``period_end``;
-    spend counts if the member's last purchase fell in them (see the report on the cache).
+    ``calendar_year``: ``period_end`` must be 31 December. ``anniversary_year``: any day; the
+    members reviewed are those whose membership year ends on it. Fixed periods read each
+    member's running total (``qualifying_spend`` of ``period_start``); ``rolling_12_months``
+    sums the ``qualifying`` amounts of the member's transactions in the 12 months ending on
+    ``period_end`` (local days), as the ledger does for a rolling window.
     """
     tiers = evaluator.document.get("tiers", {})
     kind = tiers.get("qualifying", {}).get("period", "calendar_year")
@@ -380,9 +388,9 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
     start, end = period_bounds(kind, period_end, joined=joined)
     if end != period_end:
         raise InputError(f"{period_end} is not the last day of a {kind.replace('_', ' ')}")
-    spend_from = (
-        period_bounds(kind, start, joined=joined)[0] if kind == "rolling_12_months" else start
-    )
+    window = None
+    if kind == "rolling_12_months":
+        window = (start_of_day(start, evaluator.tz), start_of_day(end + timedelta(1), evaluator.tz))
     rule = tiers.get("status_lasts", "end_of_next_period")
     valid = status_valid_until(end, rule, kind, joined=joined)
     following = end + timedelta(days=1)
@@ -390,8 +398,7 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
         programme=programme,
         start=start,
         end=end,
-        spend_from=spend_from,
-        spend_to=start,
+        window=window,
         population=scope,
         order=tuple(level["id"] for level in evaluator.levels),
         downgrade=tiers.get("downgrade", "to_qualified"),
@@ -422,9 +429,22 @@ def _joined_on(month: int, day: int) -> Condition:
 
 
 def period_spend(plan: ReviewPlan) -> ColumnElement[Any]:
-    """A member's qualifying spend in the reviewed period (zero if the cache is of another)."""
-    counted = members.c.period_start.between(plan.spend_from, plan.spend_to)
-    return case((counted, members.c.qualifying_spend), else_=literal(0, MONEY))
+    """A member's qualifying spend in the reviewed period, as SQL over the members table."""
+    if plan.window is None:
+        counted = members.c.period_start == plan.start
+        return case((counted, members.c.qualifying_spend), else_=literal(0, MONEY))
+    since, until = plan.window
+    summed = (
+        select(func.coalesce(func.sum(transactions.c.qualifying), literal(0, MONEY)))
+        .where(
+            transactions.c.programme == members.c.programme,
+            transactions.c.member_id == members.c.id,
+            transactions.c.at >= literal(since, Moment()),
+            transactions.c.at < literal(until, Moment()),
+        )
+        .scalar_subquery()
+    )
+    return summed
 
 
 def top_percent_boundary(
@@ -558,8 +578,9 @@ def tier_review(
     re-qualifying drops per ``downgrade`` (``one_level``: one level, kept to the end of the
     next period; ``to_qualified``: to what the spend qualifies for; ``never``). Changes take
     effect the day after ``period_end`` and each writes a ``tier_history`` row whose reason
-    starts with ``tier review <period_end>``. Returns the thresholds, for
-    ``Evaluator(programme, resolved_thresholds=...)``.
+    starts with ``tier review <period_end>``. A status without an end date
+    (``tier_valid_until`` empty: the first level, or a level given by hand) never runs out.
+    Returns the thresholds, for ``Evaluator(programme, resolved_thresholds=...)``.
 
     Run it at the end of the period, before the next period's first sale: the ledger caches
     only the current period's spend, so a member who already bought in the new period shows
@@ -567,6 +588,9 @@ def tier_review(
     """
     now = now or datetime.now(UTC)
     plan = review_plan(evaluator, period_end)
+    if not plan.order:
+        progress(0, 0)
+        return {}
     with engine.connect() as conn:
         thresholds = resolve_thresholds(conn, evaluator, plan)
     change = _transition(plan, thresholds)

@@ -62,7 +62,9 @@ def test_a_reload_keeps_the_last_good_version_of_a_broken_programme(tmp_path):
 
 def test_a_reviewer_gets_the_scorecard_of_a_proposal(as_role):
     proposal = (ROOT / "rules/coffee-shop/programme.yaml").read_bytes()
-    response = as_role("reviewer").post("/v1/reviews", data=proposal, content_type="application/yaml")
+    response = as_role("reviewer").post(
+        "/v1/reviews", data=proposal, content_type="application/yaml"
+    )
     body = response.get_json()
     assert response.status_code == 200
     assert (body["verdict"], body["met"]) == ("launchable", 6)
@@ -73,7 +75,9 @@ def test_a_reviewer_gets_the_scorecard_of_a_proposal(as_role):
 
 
 def test_an_invalid_proposal_gets_its_problems_not_a_scorecard(as_role):
-    response = as_role("reviewer").post("/v1/reviews", data=b"programme: {}\n", content_type="application/yaml")
+    response = as_role("reviewer").post(
+        "/v1/reviews", data=b"programme: {}\n", content_type="application/yaml"
+    )
     assert response.status_code == 422 and response.get_json()["errors"]
 
 
