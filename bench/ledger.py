@@ -29,19 +29,17 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
+from bench import databases
 from engine.ledger import jobs
-from engine.ledger.db import open_database
 from engine.ledger.importer import import_transactions
 from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
@@ -131,31 +129,12 @@ def _timed(work: Callable[[], Any]) -> float:
 # --- databases -------------------------------------------------------------------------------
 
 
-@contextmanager
-def sqlite_database() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
-        engine = open_database(f"sqlite:///{Path(folder) / 'bench.sqlite'}")
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+def sqlite_database() -> AbstractContextManager[Engine]:
+    return databases.sqlite_database("ledger")
 
 
-@contextmanager
-def postgres_database(server: str) -> Iterator[Engine]:
-    name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = open_database(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_database(server: str) -> AbstractContextManager[Engine]:
+    return databases.postgres_database(server, "ledger")
 
 
 # --- set-based data --------------------------------------------------------------------------

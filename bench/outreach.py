@@ -16,22 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select, text
 
+from bench import databases
 from engine.calendar import end_of_day
-from engine.ledger.db import open_database
 from engine.outreach.run import RunReport, run_outreach, scope_for
 from engine.outreach.triggers import FINDERS
 from engine.policy.loader import load_programme
@@ -262,31 +258,12 @@ def measure(engine: Engine, count: int, out: Any) -> list[Row]:
     return rows
 
 
-@contextmanager
-def sqlite_database() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory(prefix="outreach-bench-") as folder:
-        engine = open_database(f"sqlite:///{Path(folder) / 'bench.sqlite'}")
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+def sqlite_database() -> AbstractContextManager[Engine]:
+    return databases.sqlite_database("outreach")
 
 
-@contextmanager
-def postgres_database(server: str) -> Iterator[Engine]:
-    name = f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = open_database(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_database(server: str) -> AbstractContextManager[Engine]:
+    return databases.postgres_database(server, "outreach")
 
 
 def table(rows: Sequence[Row]) -> str:
