@@ -25,13 +25,19 @@ def quote(programme: str) -> dict[str, Any]:
     evaluator = state.registry[programme]
     transaction = body.get("transaction")
     at, explain = moment(body.get("at"), "at"), bool(body.get("explain", False))
+    trying = _campaign_ids(body.get("campaigns", []))
     if "member" in body:
         member = parse_member(body["member"], evaluator.currency)
         sale = parse_transaction(transaction, evaluator.currency)
-        result = evaluator.quote(member, sale, at=at, explain=explain)
+        result = evaluator.quote(member, sale, at=at, explain=explain, try_campaigns=trying)
     elif isinstance(body.get("member_id"), str):
         result = state.ledger.quote(
-            programme, body["member_id"], _object(transaction), at=at, explain=explain
+            programme,
+            body["member_id"],
+            _object(transaction),
+            at=at,
+            explain=explain,
+            try_campaigns=trying,
         )
     else:
         raise invalid("member_id", "missing: give member_id or an inline member")
@@ -73,4 +79,11 @@ def respond(outcome: Outcome) -> Response:
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid("transaction", "expected a JSON object")
+    return value
+
+
+def _campaign_ids(value: Any) -> list[str]:
+    """Campaigns to try as if live (drafts on real members): a list of ids."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise invalid("campaigns", "expected a list of campaign ids")
     return value

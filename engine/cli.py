@@ -94,6 +94,12 @@ def show(paths: Sequence[str]) -> None:
     "--explain", is_flag=True, help="also list the rules and campaigns that did not apply, and why"
 )
 @click.option(
+    "--campaign",
+    "campaigns",
+    multiple=True,
+    help="try this campaign as if live (ignore its window; place the member as a launch would)",
+)
+@click.option(
     "--matcher", type=click.Choice(["durable", "python"]), default="durable", show_default=True
 )
 @click.option(
@@ -105,6 +111,7 @@ def quote(
     transaction_file: IO[bytes],
     at: datetime | None,
     explain: bool,
+    campaigns: tuple[str, ...],
     matcher: str,
     output: str,
 ) -> None:
@@ -115,7 +122,7 @@ def quote(
         member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
         sale = parse_transaction(_read_json(transaction_file, "--transaction"), evaluator.currency)
         moment = _local(at, evaluator) if at else None
-        result = evaluator.quote(member, sale, at=moment, explain=explain)
+        result = evaluator.quote(member, sale, at=moment, explain=explain, try_campaigns=campaigns)
     except LoyaltyError as exc:
         _fail(exc)
     if output == "json":

@@ -138,10 +138,60 @@ def _merge_when(shared: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, 
 
 
 def audience_conditions(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Sunshine audiences as member conditions (downpour audiences are frozen at launch)."""
+    """Sunshine audiences, and each downpour group's audience plus filter, as member conditions.
+
+    A launched downpour campaign's groups are frozen in the ledger; the group conditions are
+    only used to try a campaign before launch (see ``Trial``).
+    """
     for campaign in document.get("campaigns", []):
-        if campaign["kind"] == "sunshine" and "audience" in campaign:
-            yield f"audience:{campaign['id']}", {"member": audience_as_member(campaign["audience"])}
+        audience = audience_as_member(campaign.get("audience", {}))
+        if campaign["kind"] == "sunshine" and audience:
+            yield f"audience:{campaign['id']}", {"member": audience}
+        for group in campaign.get("groups", []):
+            member = _with_filter(audience, group.get("filter", {}))
+            yield _trial_id(campaign["id"], group["id"]), {"member": member} if member else {}
+
+
+def _with_filter(audience: Mapping[str, Any], group_filter: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {**audience, **group_filter}
+    if "tags" in audience and "tags" in group_filter:
+        merged["tags"] = {**audience["tags"], **group_filter["tags"]}
+    return merged
+
+
+def _trial_id(campaign: str, group: str) -> str:
+    return f"trial:{campaign}/{group}"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """How a launch would place a member in a downpour campaign, for trying it before launch."""
+
+    campaign: str
+    holdout_percent: float
+    groups: tuple[str, ...]  # in the order a launch tries them (priority, then listing)
+
+    @classmethod
+    def of(cls, campaign: Mapping[str, Any]) -> Trial:
+        ordered = sorted(
+            enumerate(campaign["groups"]), key=lambda p: (p[1].get("priority", 100), p[0])
+        )
+        return cls(
+            campaign["id"],
+            float(campaign.get("holdout_percent", 0)),
+            tuple(g["id"] for _, g in ordered),
+        )
+
+    def assign(self, member_id: str, bound: Mapping[str, Any]) -> str | None:
+        """The member's group (or the holdout), or None outside every group's audience."""
+        group = next((g for g in self.groups if _trial_id(self.campaign, g) in bound), None)
+        if group is not None and in_holdout(self.campaign, member_id, self.holdout_percent):
+            return HOLDOUT
+        return group
+
+
+def trials(document: Mapping[str, Any]) -> dict[str, Trial]:
+    return {c["id"]: Trial.of(c) for c in document.get("campaigns", []) if c["kind"] == "downpour"}
 
 
 def audience_as_member(audience: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,14 +229,32 @@ def select(
     usage: Mapping[str, Mapping[str, int]],
     assignments: Mapping[str, str],
     stopped: Collection[str] = (),
+    trying: Collection[Trial] = (),
+    member_id: str = "",
 ) -> tuple[list[Applied], list[Skipped]]:
-    """The offers that apply, in order, after eligibility and stacking; and the others."""
+    """The offers that apply, in order, after eligibility and stacking; and the others.
+
+    Campaigns in ``trying`` are evaluated as if live: their window is ignored and a member
+    not yet assigned to one gets the group a launch would give them.
+    """
     bound = _first_binding(matches)
+    if trying:
+        trial = {t.campaign: t.assign(member_id, bound) for t in trying}
+        assignments = {**{c: g for c, g in trial.items() if g}, **assignments}
+        stopped_or_tried = {t.campaign for t in trying}
+    else:
+        stopped_or_tried = set()
     applied: list[Applied] = []
     skipped: list[Skipped] = []
     for offer in offers:
         reason = _ineligible(
-            offer, bound, at=at, usage=usage, assignments=assignments, stopped=stopped
+            offer,
+            bound,
+            at=at,
+            usage=usage,
+            assignments=assignments,
+            stopped=stopped,
+            timeless=offer.id in stopped_or_tried,
         )
         if reason:
             skipped.append(Skipped(offer, reason))
@@ -216,10 +284,11 @@ def _ineligible(
     usage: Mapping[str, Mapping[str, int]],
     assignments: Mapping[str, str],
     stopped: Collection[str] = (),
+    timeless: bool = False,
 ) -> str | None:
     if offer.kind == "campaign" and offer.id in stopped:
         return "the campaign's budget is spent"
-    if offer.window and not offer.window[0] <= at <= offer.window[1]:
+    if offer.window and not timeless and not offer.window[0] <= at <= offer.window[1]:
         start, end = offer.window
         return f"outside its window ({start.isoformat()} to {end.isoformat()})"
     if offer.downpour:

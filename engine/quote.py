@@ -31,9 +31,11 @@ from engine.offers import (
     Applied,
     Offer,
     Skipped,
+    Trial,
     audience_conditions,
     compile_offers,
     select,
+    trials,
 )
 from engine.points import Rounding, consume_lots, redemption_value, validate_redemption
 from engine.policy.loader import Programme
@@ -280,7 +282,22 @@ class Evaluator:
             for cid, when in audience_conditions(document)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
+        self.trials = trials(document)
         self._compile_plan(document)
+
+    def _trials(self, campaigns: Collection[str]) -> list[Trial]:
+        known = {c["id"] for c in self.document.get("campaigns", [])}
+        unknown = sorted(set(campaigns) - known)
+        if unknown:
+            raise InputError(
+                "unknown campaigns to try",
+                [
+                    Problem(f"'{c}' is not a campaign of {self.programme.id}", ("campaigns",))
+                    for c in unknown
+                ],
+            )
+        # A sunshine campaign has no groups to place the member in: trying it only lifts its window.
+        return [self.trials.get(c) or Trial(c, 0.0, ()) for c in campaigns]
 
     def _compile_plan(self, document: Mapping[str, Any]) -> None:
         """Everything ``quote`` reads from the document, read here once."""
@@ -317,10 +334,13 @@ class Evaluator:
         at: datetime | None = None,
         explain: bool = False,
         stopped_campaigns: Collection[str] = (),
+        try_campaigns: Collection[str] = (),
     ) -> Quote:
         """The quote for ``transaction`` by ``member``, evaluated at ``at`` (default: its time).
 
         ``stopped_campaigns`` are campaigns whose budget is spent: their offers do not apply.
+        ``try_campaigns`` are evaluated as if live (a draft tried on a real member): windows are
+        ignored and an unassigned member gets the downpour group a launch would give them.
         """
         at = at or transaction.at
         self._check_tier(member)
@@ -338,6 +358,8 @@ class Evaluator:
             usage=member.usage,
             assignments=member.campaigns,
             stopped=stopped_campaigns,
+            trying=self._trials(try_campaigns),
+            member_id=member.id,
         )
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)

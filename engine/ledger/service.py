@@ -8,7 +8,7 @@ append-only journal. A crash at any point leaves either all of it or none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -110,6 +110,7 @@ class Ledger:
         *,
         at: datetime | None = None,
         explain: bool = False,
+        try_campaigns: Collection[str] = (),
     ) -> Quote:
         """A dry run on the stored member: nothing is written, budgets included."""
         evaluator = self.evaluator(programme)
@@ -120,7 +121,12 @@ class Ledger:
             stopped = budget.exhausted(conn, programme)
             while True:
                 quote = evaluator.quote(
-                    member, transaction, at=at, explain=explain, stopped_campaigns=stopped
+                    member,
+                    transaction,
+                    at=at,
+                    explain=explain,
+                    stopped_campaigns=stopped,
+                    try_campaigns=try_campaigns,
                 )
                 refused = budget.would_refuse(conn, evaluator.document, quote)
                 if not refused:

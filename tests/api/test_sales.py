@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.offers import in_holdout
 from tests.api.conftest import SALE
 
 BASE = "/v1/programmes/coffee-shop"
@@ -89,3 +90,33 @@ def test_a_return_of_an_unknown_sale_is_404(pos, member):
         f"{BASE}/transactions/nope/returns", json={"id": "r1", "at": "2026-11-25T10:00:00+08:00"}
     )
     assert response.status_code == 404
+
+
+def test_a_marketer_can_try_a_campaign_before_it_is_live(as_role):
+    campaign = "reactivate-near-critical-point"  # rules/recommended: April, 100x for group a
+    member_id = next(f"m{n}" for n in range(100) if not in_holdout(campaign, f"m{n}", 10))
+    member = {
+        "id": member_id,
+        "tier": "standard",
+        "tags": {"gender": "female", "age_band": "25-34", "preference": "fresh_produce"},
+        "last_purchase_at": "2026-08-01T10:00:00+08:00",
+        "lots": [{"id": "l1", "points": 1200, "earned_at": "2026-03-01T10:00:00+08:00"}],
+    }
+    transaction = {k: v for k, v in SALE.items() if k != "member_id"}
+    body = {"member": member, "transaction": transaction}
+    client = as_role("marketer")
+    live = client.post("/v1/programmes/recommended/quote", json=body).get_json()
+    tried = client.post("/v1/programmes/recommended/quote", json={**body, "campaigns": [campaign]})
+    assert live["points"]["campaign_bonus"] == {}
+    assert list(tried.get_json()["points"]["campaign_bonus"]) == [f"campaign:{campaign}/a"]
+
+
+def test_trying_an_unknown_campaign_is_422_on_its_field(as_role):
+    transaction = {k: v for k, v in SALE.items() if k != "member_id"}
+    body = {"member": {"id": "m9"}, "transaction": transaction, "campaigns": ["nope"]}
+    refused = as_role("marketer").post("/v1/programmes/recommended/quote", json=body)
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["path"] == "campaigns"
+    body["campaigns"] = "not a list"
+    assert (
+        as_role("marketer").post("/v1/programmes/recommended/quote", json=body).status_code == 422
+    )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.errors import RedemptionError
+from engine.errors import InputError, RedemptionError
 from tests.engine.conftest import line, sale
 
 EARN = "earn: {points: 1, per: 1}\n"
@@ -411,3 +411,48 @@ def test_every_effect_is_traced_to_the_rule_that_caused_it(quote):
         ("rule:big-basket", "points"),
     ]
     assert trace[0]["reason"] == "lines: category = coffee + category = pastry"
+
+
+DRAFT = """
+earn: {points: 1, per: 1}
+campaigns:
+  - id: rain
+    name: Reactivation
+    kind: downpour
+    window: {from: "2027-03-01", until: "2027-03-31"}
+    audience: {balance: {lt: 1000}}
+    groups:
+      - {id: women, priority: 1, filter: {tags: {gender: female}}, offer: [{bonus_points: 500}]}
+      - {id: others, priority: 2, offer: [{bonus_points: 50}]}
+"""
+
+
+def test_a_draft_campaign_can_be_tried_on_a_member_before_launch(quote):
+    member = {"id": "m1", "tags": {"gender": "female"}}
+    assert quote(DRAFT, member, sale(line("a", "x", "10.00"))).earned.campaign_bonus == {}
+    tried = quote(DRAFT, member, sale(line("a", "x", "10.00")), try_campaigns=["rain"])
+    assert tried.earned.campaign_bonus == {"campaign:rain/women": 500}
+
+
+def test_a_tried_campaign_places_the_member_in_the_first_matching_group(quote):
+    tried = quote(
+        DRAFT,
+        {"id": "m1", "tags": {"gender": "male"}},
+        sale(line("a", "x", "1.00")),
+        try_campaigns=["rain"],
+    )
+    assert tried.earned.campaign_bonus == {"campaign:rain/others": 50}
+
+
+def test_a_tried_campaign_respects_its_audience(quote):
+    rich = {
+        "id": "m1",
+        "lots": [{"id": "l", "points": 5000, "earned_at": "2026-01-01T00:00:00+08:00"}],
+    }
+    tried = quote(DRAFT, rich, sale(line("a", "x", "1.00")), try_campaigns=["rain"])
+    assert tried.earned.campaign_bonus == {}
+
+
+def test_trying_an_unknown_campaign_is_an_input_error(quote):
+    with pytest.raises(InputError):
+        quote(DRAFT, MEMBER, sale(line("a", "x", "1.00")), try_campaigns=["nope"])
