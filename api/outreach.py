@@ -46,6 +46,8 @@ def change(programme: str, task_id: int) -> dict[str, Any]:
     """``{"status": "done"}`` (and optionally ``"error"`` for a failure); 409 if not allowed."""
     state = services()
     state.registry[programme]
+    if task_id >= 2**31:  # no task id is that large; the databases' integers would overflow
+        raise ApiError(404, "not-found", "Not found", f"no outreach task {task_id}")
     body = json_body()
     unknown = sorted(set(body) - {"status", "error"})
     if unknown or "status" not in body:
