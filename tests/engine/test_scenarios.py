@@ -151,22 +151,34 @@ def test_a_misspelt_field_suggests_the_right_one(tmp_path: Path):
     file = shop(tmp_path, expecting("points.totl: 58", "lines.mocha.payable: 1"))
     code, output = run("test", str(file))
     assert code == 1
-    assert "points.totl: expected 58, got nothing (points has no field 'totl'; did you mean 'total'?)" in output
-    assert "lines.mocha.payable: expected 1, got nothing (lines has no entry 'mocha'; ids: latte, croissant)" in output
+    assert (
+        "points.totl: expected 58, got nothing (points has no field 'totl'; did you mean 'total'?)"
+        in output
+    )
+    assert (
+        "lines.mocha.payable: expected 1, got nothing (lines has no entry 'mocha'; ids: latte, croissant)"
+        in output
+    )
 
 
 def test_an_expected_refusal_that_does_not_happen_fails(tmp_path: Path):
     file = shop(tmp_path, expecting("error: redemption.exceeds_balance"))
     code, output = run("test", str(file))
     assert code == 1
-    assert "error: expected redemption.exceeds_balance, got a quote (the sale was not refused)" in output
+    assert (
+        "error: expected redemption.exceeds_balance, got a quote (the sale was not refused)"
+        in output
+    )
 
 
 def test_an_unexpected_refusal_fails_with_its_code_and_reason(tmp_path: Path):
     text = expecting("points.total: 58").replace("lines:", "redeem_points: 500\n      lines:", 1)
     code, output = run("test", str(shop(tmp_path, text)))
     assert code == 1
-    assert "error: expected a quote, got redemption.exceeds_balance (You asked to redeem 500 points but the balance is 0.)" in output
+    assert (
+        "error: expected a quote, got redemption.exceeds_balance (You asked to redeem 500 points but the balance is 0.)"
+        in output
+    )
 
 
 # --- broken files --------------------------------------------------------------------------
@@ -176,7 +188,9 @@ def test_an_unknown_key_is_reported_with_file_line_and_column(tmp_path: Path):
     file = shop(tmp_path, COMBO.replace("    expect:", "    expct:") % "      points.total: 58")
     code, output = run("test", str(file))
     assert code == 1
-    assert re.search(r"combo\.yaml:10:5: error: unknown field 'expct' \[scenarios\[0\]\.expct\]", output)
+    assert re.search(
+        r"combo\.yaml:10:5: error: unknown field 'expct' \[scenarios\[0\]\.expct\]", output
+    )
     assert "did you mean 'expect'?" in output
     assert "ERROR Gold combo before 10" in output
 
@@ -205,7 +219,10 @@ def test_a_tier_the_programme_does_not_have_is_a_problem_of_the_member(tmp_path:
     file = shop(tmp_path, expecting("points.total: 58").replace("tier: gold", "tier: diamond"))
     code, output = run("test", str(file))
     assert code == 1
-    assert re.search(r"combo\.yaml:3:28: error: 'diamond' is not a tier of coffee-shop \[scenarios\[0\]\.member\.tier\]", output)
+    assert re.search(
+        r"combo\.yaml:3:28: error: 'diamond' is not a tier of coffee-shop \[scenarios\[0\]\.member\.tier\]",
+        output,
+    )
 
 
 def test_an_error_expectation_must_stand_alone(tmp_path: Path):
@@ -227,7 +244,9 @@ def test_a_missing_programme_is_reported_at_the_programme_key(tmp_path: Path):
     file = shop(tmp_path, "programme: ../nope.yaml\n" + COMBO % "      points.total: 58")
     code, output = run("test", str(file))
     assert code == 1
-    assert re.search(r"combo\.yaml:1:12: error: programme file '\.\./nope\.yaml' does not exist", output)
+    assert re.search(
+        r"combo\.yaml:1:12: error: programme file '\.\./nope\.yaml' does not exist", output
+    )
 
 
 def test_an_invalid_programme_stops_its_scenarios(tmp_path: Path):
@@ -287,7 +306,15 @@ def test_lines_are_found_by_id_and_other_lists_by_position():
 
 
 def test_an_impossible_what_if_date_is_located(tmp_path: Path):
-    file = shop(tmp_path, expecting("points.total: 58").replace("    member:", '    at: "2026-02-30"\n    member:', 1))
+    file = shop(
+        tmp_path,
+        expecting("points.total: 58").replace(
+            "    member:", '    at: "2026-02-30"\n    member:', 1
+        ),
+    )
     code, output = run("test", str(file))
     assert code == 1
-    assert re.search(r"combo\.yaml:3:9: error: '2026-02-30' is not a real date or time \[scenarios\[0\]\.at\]", output)
+    assert re.search(
+        r"combo\.yaml:3:9: error: '2026-02-30' is not a real date or time \[scenarios\[0\]\.at\]",
+        output,
+    )
