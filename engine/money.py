@@ -6,7 +6,7 @@ Conventions (every caller relies on them):
 * A currency's exponent (how many minor-unit digits) comes from CLDR through Babel, so JPY has
   0, CNY 2, KWD 3.
 * A currency code is accepted only if CLDR lists it as legal tender still in use somewhere:
-  withdrawn currencies (DEM), funds and metals (XAU, XTS, XXX) and offshore codes (CNH) are
+  withdrawn currencies (DEM), funds and metals (XAU, XTS) and offshore codes (CNH) are
   refused, because a programme cannot price anything in them.
 * Rounding to minor units is always toward zero (``quantize_down``), so a discount or a
   points' value rounded here is never worth more than the exact figure.
