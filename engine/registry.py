@@ -162,6 +162,7 @@ class Registry:
             self._serving[programme_id] = Serving(stored.generation, stored.loaded_at, stored.actor)
         self._evaluators = fresh  # one assignment: readers see the old or the new dict
         self.generation = snapshot.generation
+        self._next_check = self.clock() + self.check_every
 
     def _build(self, stored: StoredVersion, on_disk: Programme | None) -> Evaluator | None:
         """The stored version's evaluator; the files' parse is reused when they are that version."""
