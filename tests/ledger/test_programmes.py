@@ -56,9 +56,7 @@ def edit(rules: Path, old: str, new: str, programme: str = "coffee-shop") -> Non
     main.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_a_published_programme_is_rebuilt_from_its_stored_text_to_the_same_version(
-    database, rules
-):
+def test_a_published_programme_is_rebuilt_from_its_stored_text_to_the_same_version(database, rules):
     report = validate_paths([rules])
     published = ProgrammeStore(database).publish(report.programmes, report, "test")
     assert published.generation == 1
