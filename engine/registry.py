@@ -27,13 +27,16 @@ from decimal import Decimal
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import LoyaltyError, UnknownProgramme
-from engine.ledger.programmes import ProgrammeStore, StoredVersion
+from engine.ledger.programmes import ProgrammeStore, Published, StoredVersion
 from engine.policy.loader import Programme, Report, validate_paths
 from engine.policy.problems import Problem
 from engine.quote import Evaluator, MatcherKind
 
 Thresholds = Callable[[str], dict[str, Decimal]]
 log = logging.getLogger("loyalty.registry")
+# A reload whose files were read before another reload published reads them again, so
+# that an older read never overwrites a newer one; the last attempt publishes regardless.
+PUBLISH_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -109,14 +112,26 @@ class Registry:
     def reload(self, actor: str = "reload") -> ReloadReport:
         """Re-read the rules folder; see the module docstring for what is kept."""
         with self._lock:
-            report = validate_paths([self.rules])
-            refused = _by_file(report.problems)
             if self.store is None:
+                report = validate_paths([self.rules])
                 loaded, unchanged = self._load_files(report)
-                return ReloadReport(loaded, refused, unchanged)
-            published = self.store.publish(report.programmes, report, actor)
+                return ReloadReport(loaded, _by_file(report.problems), unchanged)
+            report, published = self._publish_files(actor)
             self._catch_up(report)
+            refused = _by_file(report.problems)
             return ReloadReport(published.changed, refused, published.unchanged, self.generation)
+
+    def _publish_files(self, actor: str) -> tuple[Report, Published]:
+        """Validate and publish the files, read again if another reload published meanwhile."""
+        assert self.store is not None
+        for attempt in range(PUBLISH_ATTEMPTS):
+            last = attempt + 1 == PUBLISH_ATTEMPTS
+            read_at = None if last else self.store.generation()
+            report = validate_paths([self.rules])
+            published = self.store.publish(report.programmes, report, actor, read_at=read_at)
+            if not published.stale:
+                return report, published
+        raise AssertionError("the last attempt publishes unconditionally")
 
     def refresh(self) -> None:
         """Catch up with the store if it has moved on; checks at most every ``check_every`` s."""

@@ -74,6 +74,7 @@ class Published:
     generation: int
     changed: dict[str, str]  # programme → the version now current
     unchanged: list[str]
+    stale: bool = False  # nothing published: another publish landed after the files were read
 
 
 class ProgrammeStore:
@@ -108,16 +109,22 @@ class ProgrammeStore:
         actor: str,
         *,
         only_missing: bool = False,
+        read_at: int | None = None,
     ) -> Published:
         """Make these validated programmes current, in one transaction and one generation.
 
         A programme already current at the same version is left alone; with
         ``only_missing`` (a starting worker) so is any programme already published,
-        so a (re)start never changes what the other processes serve.
+        so a (re)start never changes what the other processes serve. ``read_at`` is
+        the generation seen before the files were read: if another publish landed
+        since, nothing is published (``stale``), so that files read earlier never
+        overwrite files read later; read them again and retry.
         """
         candidates = list(programmes)
         with self.database.begin() as conn:
             generation = _lock_generation(conn, self.clock())
+            if read_at is not None and read_at != generation:
+                return Published(generation, {}, [], stale=True)
             current = _current(conn)
             changed = [p for p in candidates if _replaces(current.get(p.id), p, only_missing)]
             unchanged = [p.id for p in candidates if p not in changed]

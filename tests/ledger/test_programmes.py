@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+import engine.registry
 from engine.errors import UnknownProgramme
 from engine.ledger.programmes import ProgrammeStore
 from engine.policy.loader import validate_paths
@@ -171,3 +172,36 @@ def test_concurrent_reloads_publish_one_generation_each(database, rules):
     history = ProgrammeStore(database).history("coffee-shop")
     assert [v.generation for v in history] == [1, 2, 3, 4]
     assert ProgrammeStore(database).generation() == 4
+
+
+def test_a_publish_of_files_read_before_another_publish_is_refused_as_stale(database, rules):
+    store, report = ProgrammeStore(database), validate_paths([rules])
+    store.publish(report.programmes, report, "first")
+    edit(rules, EARN, DOUBLE_EARN)
+    newer = validate_paths([rules])
+
+    stale = store.publish(newer.programmes, newer, "late", read_at=0)
+
+    assert stale.stale and stale.changed == {} and store.generation() == 1
+    assert not store.publish(newer.programmes, newer, "on time", read_at=1).stale
+
+
+def test_a_reload_never_publishes_files_read_before_a_newer_reload(database, rules, monkeypatch):
+    slow, fast = worker(rules, database), worker(rules, database)
+    edit(rules, EARN, DOUBLE_EARN)
+    read = engine.registry.validate_paths
+
+    def read_then_lose_the_race(paths):
+        report = read(paths)  # the slow worker has read points: 2 ...
+        monkeypatch.setattr(engine.registry, "validate_paths", read)
+        edit(rules, DOUBLE_EARN, "earn:\n  points: 3\n  per: 1\n")
+        fast.reload(actor="fast")  # ... and another publishes points: 3 before it does
+        return report
+
+    monkeypatch.setattr(engine.registry, "validate_paths", read_then_lose_the_race)
+    report = slow.reload(actor="slow")
+
+    newest = fast["coffee-shop"].programme.version
+    assert ProgrammeStore(database).snapshot().versions["coffee-shop"].version == newest
+    assert slow["coffee-shop"].programme.version == newest
+    assert report.loaded == {} and "coffee-shop" in report.unchanged
