@@ -104,7 +104,7 @@ def _publish(engine: Engine, rules: str) -> None:
     published = ProgrammeStore(engine).publish(report.programmes, report, "loyalty serve")
     for programme, version in published.changed.items():
         click.echo(f"Published {programme}@{version} (generation {published.generation})")
-    for file in dict.fromkeys(p.file for p in report.problems if p.is_error):
+    for file in dict.fromkeys(p.file or "?" for p in report.problems if p.is_error):
         click.secho(f"Refused {file}: its programme keeps its last good version", fg="yellow")
 
 
