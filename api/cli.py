@@ -12,10 +12,13 @@ from typing import Any
 import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from sqlalchemy import Engine
 
 from engine.cli import main
 from engine.ledger.db import DEFAULT_URL, open_database
 from engine.ledger.keys import create_key, list_keys
+from engine.ledger.programmes import ProgrammeStore
+from engine.policy.loader import validate_paths
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -60,7 +63,7 @@ def serve(
 ) -> None:
     """Serve the API on the programmes in RULES, with the ledger at DATABASE."""
     os.environ.update(LOYALTY_DATABASE_URL=database, LOYALTY_RULES=rules, LOYALTY_MATCHER=matcher)
-    _prepare(database)
+    _prepare(database, rules)
     if dev:
         from api import create_app
 
@@ -77,10 +80,15 @@ def serve(
     _Gunicorn(options).run()
 
 
-def _prepare(database: str) -> None:
-    """Create or migrate the schema once, before workers start; print a first key if none."""
+def _prepare(database: str, rules: str) -> None:
+    """Once, before workers start: migrate, publish the valid programmes, print a first key.
+
+    Starting the server is when the files on disk become what every worker serves; a
+    worker that restarts later only reads what is published (see engine/registry.py).
+    """
     engine = open_database(database)
     try:
+        _publish(engine, rules)
         if not list_keys(engine):
             key = create_key(engine, "admin", label="demo key created at first start")
             click.secho(
@@ -89,6 +97,15 @@ def _prepare(database: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _publish(engine: Engine, rules: str) -> None:
+    report = validate_paths([rules])
+    published = ProgrammeStore(engine).publish(report.programmes, report, "loyalty serve")
+    for programme, version in published.changed.items():
+        click.echo(f"Published {programme}@{version} (generation {published.generation})")
+    for file in dict.fromkeys(p.file or "?" for p in report.problems if p.is_error):
+        click.secho(f"Refused {file}: its programme keeps its last good version", fg="yellow")
 
 
 __all__ = ["main"]

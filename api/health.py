@@ -32,6 +32,7 @@ def readyz() -> tuple[dict[str, Any], int]:
         "status": "ready" if ready else "not ready",
         "database": database,
         "programmes": programmes,
+        "generation": state.registry.generation,  # of the published set this worker built
     }
     return body, 200 if ready else 503
 

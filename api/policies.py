@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from api.auth import requires
 from api.errors import ApiError, problem_records
 from api.services import services
 from engine.policy.loader import validate_document
+from engine.registry import Serving
 
 bp = Blueprint("policies", __name__, url_prefix="/v1")
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
 
 
+@bp.before_app_request
+def _serve_the_published_programmes() -> None:
+    """Every request of every worker prices with what is published (checked every 0.5 s)."""
+    services().registry.refresh()
+
+
 @bp.get("/programmes")
 @requires("pos", "marketer", "reviewer")
 def list_programmes() -> dict[str, Any]:
+    registry = services().registry
     return {
         "programmes": [
             {
@@ -27,9 +35,21 @@ def list_programmes() -> dict[str, Any]:
                 "currency": e.currency.code,
                 "timezone": str(e.tz),
                 "files": list(e.programme.files),
+                **_published(registry.serving(e.programme.id)),
             }
-            for e in services().registry.all()
-        ]
+            for e in registry.all()
+        ],
+        "generation": registry.generation,
+    }
+
+
+def _published(serving: Serving | None) -> dict[str, Any]:
+    if serving is None:
+        return {}
+    return {
+        "generation": serving.generation,
+        "loaded_at": serving.loaded_at.isoformat(),
+        "loaded_by": serving.actor,
     }
 
 
@@ -55,12 +75,14 @@ def validate() -> dict[str, Any]:
 @bp.post("/admin/reload")
 @requires("marketer")
 def reload() -> tuple[dict[str, Any], int]:
-    """Re-read rules/: invalid programmes keep their last good version, valid ones replace it."""
-    report = services().registry.reload()
+    """Re-read rules/ and publish it to every worker: invalid programmes keep their last good
+    version everywhere, valid ones replace it (every worker catches up within a second)."""
+    report = services().registry.reload(actor=f"POST /v1/admin/reload ({g.role} key)")
     body = {
         "loaded": report.loaded,
         "unchanged": report.unchanged,
         "refused": {file: problem_records(problems) for file, problems in report.refused.items()},
         "serving": {e.programme.id: e.programme.version for e in services().registry.all()},
+        "generation": report.generation,
     }
     return body, 422 if report.refused else 200

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from api.settings import Settings
 from engine.ledger.db import open_database
+from engine.ledger.programmes import ProgrammeStore
 from engine.ledger.service import Ledger
 from engine.registry import Registry
 
@@ -23,8 +24,12 @@ class Services:
     @classmethod
     def start(cls, settings: Settings) -> Services:
         database = open_database(settings.database_url)
-        registry = Registry(settings.rules, matcher=settings.matcher)  # type: ignore[arg-type]
-        registry.reload()
+        registry = Registry(
+            settings.rules,
+            matcher=settings.matcher,  # type: ignore[arg-type]
+            store=ProgrammeStore(database),  # what every worker serves is the database's fact
+        )
+        registry.start()
         return cls(settings, database, registry, Ledger(database, registry))
 
     def database_ready(self) -> bool:

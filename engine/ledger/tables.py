@@ -247,3 +247,31 @@ outreach_tasks = Table(
     UniqueConstraint("programme", "trigger_id", "member_id", "cycle"),
     Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
+
+# The programme versions every serving process prices with: a shared fact, so a reload
+# reaches every worker on every host. Append-only; a programme's current version is its
+# row with the highest generation.
+programme_versions = Table(
+    "programme_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("generation", BigInteger, nullable=False),  # the set's generation it was published in
+    Column("main", Text, nullable=False),  # the main file, as a key of ``sources``
+    Column("sources", JSON, nullable=False),  # relative path → text, enough to rebuild it
+    Column("files", JSON, nullable=False),  # the paths it was loaded from, for display
+    Column("loaded_at", Moment(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    UniqueConstraint("programme", "generation"),
+)
+
+# One row (id 1): bumped in the transaction that publishes, read by every worker to learn
+# cheaply whether its programmes are behind. Its row lock also serialises publishers.
+programme_generation = Table(
+    "programme_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("changed_at", Moment(), nullable=False),
+)

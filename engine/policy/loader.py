@@ -52,6 +52,8 @@ class Report:
     programmes: list[Programme] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # The bytes each file was validated from, so a programme can be stored exactly as checked.
+    sources: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +91,16 @@ def validate_document(raw: bytes, name: str = "<document>") -> Report:
     session.cache[name] = loaded
     session.check_root(name, loaded, read_includes=False)
     return session.finish()
+
+
+def validate_texts(main: str, texts: Mapping[str, bytes]) -> Report:
+    """Validate the programme whose main file is ``main``, reading every file from ``texts``.
+
+    ``texts`` maps relative paths, as the includes name them from the main file's folder,
+    to the files' bytes: a programme stored as text (the database's last good version)
+    is rebuilt without its rules folder, to the same version hash.
+    """
+    return _TextSession(main, texts).run()
 
 
 def _discover(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -148,7 +160,11 @@ class _Session:
         return self.finish()
 
     def finish(self) -> Report:
-        return Report(self.programmes, sort_problems(self.problems), list(self.cache))
+        sources = {file: loaded.raw for file, loaded in self.cache.items()}
+        return Report(self.programmes, sort_problems(self.problems), list(self.cache), sources)
+
+    def exists(self, file: str) -> bool:
+        return FsPath(file).is_file()
 
     def read(self, file: str) -> Loaded:
         if file not in self.cache:
@@ -204,7 +220,7 @@ class _Session:
             pos = (where.line, where.column) if where else (None, None)
             problems.append(Problem(message, ("include", index), code="include").at(root, *pos))
 
-        if not FsPath(target).is_file():
+        if not self.exists(target):
             refuse(f"included file '{name}' does not exist (looked for {target})")
             return None
         loaded = self.read(target)
@@ -261,6 +277,26 @@ class _Session:
                 self.problems.append(_place(problem, programme.positions))
         duplicated = {p.id for p in self.programmes if seen[p.id] is not p}
         self.programmes = [p for p in self.programmes if p.id not in duplicated]
+
+
+class _TextSession(_Session):
+    """A validation run over files given as text instead of read from disk."""
+
+    def __init__(self, main: str, texts: Mapping[str, bytes]) -> None:
+        super().__init__([_display(main)])
+        self.texts = {_display(name): raw for name, raw in texts.items()}
+
+    def exists(self, file: str) -> bool:
+        return file in self.texts
+
+    def read(self, file: str) -> Loaded:
+        if file not in self.cache:
+            if file in self.texts:
+                self.cache[file] = load_yaml(self.texts[file], file)
+            else:
+                problem = Problem("the file is not among the stored texts", code="io")
+                self.cache[file] = Loaded(file, None, SourceMap(), [problem.at(file, None, None)])
+        return self.cache[file]
 
 
 def _append_sections(document: dict[str, Any], positions: SourceMap, fragment: Loaded) -> None:

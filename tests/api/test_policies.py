@@ -60,6 +60,29 @@ def test_a_reload_keeps_the_last_good_version_of_a_broken_programme(tmp_path):
     assert accepted["loaded"]["coffee-shop"] != before
 
 
+def test_the_programme_list_says_when_and_by_what_each_version_was_published(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules/coffee-shop", rules / "coffee-shop")
+    database = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    app = create_app({"database_url": database, "rules": str(rules), "matcher": "python"})
+    key = create_key(app.extensions["loyalty"].database, "marketer")
+    client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+    listed = client.get("/v1/programmes", headers=headers).get_json()
+    assert listed["generation"] == listed["programmes"][0]["generation"] == 1
+    assert listed["programmes"][0]["loaded_by"] == "first start"
+    main = rules / "coffee-shop/programme.yaml"
+    main.write_text(main.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+
+    reloaded = client.post("/v1/admin/reload", headers=headers).get_json()
+
+    listed = client.get("/v1/programmes", headers=headers).get_json()
+    assert reloaded["generation"] == listed["generation"] == 2
+    coffee = listed["programmes"][0]
+    assert (coffee["version"], coffee["generation"]) == (reloaded["loaded"]["coffee-shop"], 2)
+    assert coffee["loaded_by"] == "POST /v1/admin/reload (marketer key)"
+    assert app.test_client().get("/readyz").get_json()["generation"] == 2
+
+
 def test_a_reviewer_gets_the_scorecard_of_a_proposal(as_role):
     proposal = (ROOT / "rules/coffee-shop/programme.yaml").read_bytes()
     response = as_role("reviewer").post(
