@@ -247,3 +247,15 @@ outreach_tasks = Table(
     UniqueConstraint("programme", "trigger_id", "member_id", "cycle"),
     Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
+
+member_profile_history = Table(
+    "member_profile_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("actor", String(128), nullable=False),  # api:<role>, or the command that wrote it
+    Column("changes", JSON, nullable=False),  # {field: [old, new]}
+    Index("ix_member_profile_history_member", "programme", "member_id", "id"),
+)
