@@ -74,16 +74,11 @@ class Ledger:
         values = profiles.profile_values(profile)
         now = self.clock()
         with self.db.begin() as conn:
-            if self._insert_member(conn, evaluator, member_id, values, now):
-                profiles.record_changes(
-                    conn,
-                    programme,
-                    member_id,
-                    profiles.changes(None, values),
-                    actor=actor,
-                    at=now,
-                )
-                return {"member_id": member_id, "created": True, "changed": _changed(values)}
+            created = self._insert_member(conn, evaluator, member_id, values, now)
+            if created is not None:
+                changed = profiles.changes(None, created)
+                profiles.record_changes(conn, programme, member_id, changed, actor=actor, at=now)
+                return {"member_id": member_id, "created": True, "changed": sorted(changed)}
             row = self._profile_row(conn, programme, member_id)
             changed = self._save_profile(conn, row, values, actor, now)
         return {"member_id": member_id, "created": False, "changed": sorted(changed)}
@@ -117,10 +112,11 @@ class Ledger:
         member_id: str,
         values: dict[str, Any],
         now: datetime,
-    ) -> bool:
-        """Insert a new member (entry tier, tier history); False if the id is taken."""
+    ) -> dict[str, Any] | None:
+        """Insert a new member (joined today unless given); its profile, or None if the id
+        is taken (then nothing is written)."""
         programme = evaluator.programme.id
-        values["joined"] = values["joined"] or now.astimezone(evaluator.tz).date()
+        values = {**values, "joined": values["joined"] or now.astimezone(evaluator.tz).date()}
         entry = evaluator.levels[0]["id"] if evaluator.levels else None
         inserted = conn.execute(
             _insert_new(conn, members)
@@ -149,7 +145,7 @@ class Ledger:
                     at=now,
                 )
             )
-        return inserted is not None
+        return values if inserted is not None else None
 
     @staticmethod
     def _profile_row(conn: Connection, programme: str, member_id: str) -> RowMapping:
@@ -469,7 +465,3 @@ def _insert_new(conn: Connection, table: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (both backends have it)."""
     dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     return dialect_insert(table).on_conflict_do_nothing()
-
-
-def _changed(values: Mapping[str, Any]) -> list[str]:
-    return sorted(field for field, value in values.items() if value not in (None, {}))
