@@ -90,7 +90,11 @@ def test_enrolment_is_the_first_history_entry_with_every_field_set(as_role):
     url = f"{MEMBERS}/m9"
     response = pos.put(url, json={"name": "Bo", "joined": "2026-02-01"})
     assert response.status_code == 201
-    assert response.get_json() == {"member_id": "m9", "created": True, "changed": ["joined", "name"]}
+    assert response.get_json() == {
+        "member_id": "m9",
+        "created": True,
+        "changed": ["joined", "name"],
+    }
     (entry,) = history(pos, url)
     assert entry["actor"] == "api:pos"
     assert entry["changes"] == {"name": [None, "Bo"], "joined": [None, "2026-02-01"]}
