@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from engine.errors import InputError, UnknownMember
+from engine.ledger.db import alembic_config, open_database, upgrade
 from engine.ledger.tables import member_profile_history, members, tier_history
+from tests.ledger.conftest import SERVER
 
 SHOP = "coffee-shop"
 
@@ -58,3 +64,31 @@ def test_a_patch_cannot_remove_joined_or_reach_an_unknown_member(ledger, databas
     with pytest.raises(UnknownMember):
         ledger.update_profile(SHOP, "ghost", {"name": "G"})
     assert stored(database)["joined"].isoformat() == "2026-01-05"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of its own (the migration is undone and redone in it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    name = f"loyalty_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_profile_history_migration_goes_down_and_up(fresh_url):
+    engine = open_database(fresh_url)
+    try:
+        command.downgrade(alembic_config(engine), "0004")
+        assert "member_profile_history" not in inspect(engine).get_table_names()
+        upgrade(engine)
+        columns = {c["name"] for c in inspect(engine).get_columns("member_profile_history")}
+        assert columns == {c.name for c in member_profile_history.columns}
+    finally:
+        engine.dispose()
