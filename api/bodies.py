@@ -12,13 +12,13 @@ from flask import request
 from api.errors import ApiError
 
 
-def json_body() -> dict[str, Any]:
-    if request.mimetype != "application/json":
+def json_body(accept: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    if request.mimetype not in accept:
         raise ApiError(
             415,
             "unsupported-media-type",
             "Unsupported Media Type",
-            "send the body as application/json",
+            f"send the body as {' or '.join(accept)}",
         )
     try:
         body = json.loads(request.get_data(cache=True) or b"null", parse_float=Decimal)
@@ -32,8 +32,9 @@ def json_body() -> dict[str, Any]:
 
 
 def idempotency_key(default: str | None = None) -> str | None:
+    """The ``Idempotency-Key`` header, checked (1 to 128 characters), else ``default``."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 128):
+    if key is not None and not (0 < len(key) <= MAX_ID):
         raise ApiError(
             400, "bad-idempotency-key", "Bad Idempotency-Key", "the key must be 1 to 128 characters"
         )
@@ -47,14 +48,32 @@ def invalid(path: str, message: str, detail: str | None = None) -> ApiError:
 
 
 def write_key(body: dict[str, Any]) -> str:
-    """The Idempotency-Key header, else the body's own text ``id``; one is required."""
+    """The write's one identity: the body's ``id``, else the ``Idempotency-Key`` header.
+
+    A document id is the business identity and is never dropped: the header may repeat it
+    (or stand in for it when the body has none), but a header naming another id is refused,
+    so one document can never be stored under two keys and applied twice.
+    """
     own = body.get("id")
-    if own is not None and (not isinstance(own, str) or not 0 < len(own) <= 128):
-        raise invalid("id", "id must be text of 1 to 128 characters")
-    key = idempotency_key(own)
-    if not key:
+    if own is not None and (not isinstance(own, str) or not 0 < len(own) <= MAX_ID):
+        raise invalid("id", f"id must be text of 1 to {MAX_ID} characters")
+    header = idempotency_key()
+    if own and header and own != header:
+        raise invalid(
+            "id",
+            "the Idempotency-Key header differs from the body's id",
+            f"the body's id is '{own}' but the Idempotency-Key is '{header}': a document has "
+            "one identity, so send the id alone or the same value in both",
+        )
+    identity = own or header
+    if not identity:
         raise invalid("id", "missing required field 'id'", "give an id or an Idempotency-Key")
-    return key
+    return identity
+
+
+def with_identity(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with its identity (see ``write_key``) as its ``id``."""
+    return {**body, "id": write_key(body)}
 
 
 def moment(value: Any, name: str) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from api.auth import requires
-from api.bodies import json_body, moment
+from api.bodies import idempotency_key, json_body, moment
 from api.errors import ApiError
 from api.services import services
 from engine.campaigns import analysis, budget, launch, report
@@ -83,13 +83,16 @@ def estimate(programme: str, campaign: str) -> dict[str, Any]:
 
 @bp.post("/campaigns/<campaign>/launch")
 @requires("marketer")
-def launch_campaign(programme: str, campaign: str) -> tuple[dict[str, Any], int]:
-    """Freeze the assignment: 201 when created, 200 when already launched identically,
-    409 when launching again would change it."""
+def launch_campaign(programme: str, campaign: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Freeze the assignment: 201 when created, 200 when already launched identically
+    (``Idempotent-Replayed: true``), 409 when launching again would change it. The campaign
+    in the URL is the launch's identity; an Idempotency-Key is only checked."""
+    idempotency_key()
     body = json_body() if request.get_data() else {}
     context = _context(programme)
     result = launch.launch(services().database, context, campaign, _at(body.get("at")))
-    return result.as_dict(), 201 if result.created else 200
+    replayed = {"Idempotent-Replayed": "false" if result.created else "true"}
+    return result.as_dict(), 201 if result.created else 200, replayed
 
 
 @bp.get("/campaigns/<campaign>/report")

@@ -8,24 +8,61 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from api.auth import requires
-from api.bodies import check_path_ids, json_body, write_key
+from api.bodies import check_path_ids, idempotency_key, json_body, write_key
 from api.errors import ApiError
 from api.sales import respond
 from api.services import services
 from engine.ledger.idempotency import Outcome
-from engine.ledger.views import member_view
+from engine.ledger.views import member_view, profile_history
 
 bp = Blueprint("members", __name__, url_prefix="/v1/programmes/<programme>/members/<member>")
 bp.url_value_preprocessor(check_path_ids)
+MERGE_PATCH = ("application/merge-patch+json", "application/json")
 
 
 @bp.put("")
 @requires("pos", "marketer")
 def enrol(programme: str, member: str) -> Response:
-    """Create or update the member's profile (idempotent by nature: PUT)."""
+    """Create the member or replace its whole profile; ``joined`` left out is kept.
+
+    The URL names the member, and a repeat converges (nothing changes, nothing is
+    recorded), so an Idempotency-Key is only checked."""
+    idempotency_key()
     body = json_body()
-    result = services().ledger.enrol(programme, member, body)
-    return respond(Outcome(result, 201 if result["created"] else 200))
+    result = services().ledger.enrol(programme, member, body, actor=_actor())
+    return _profile_saved(result)
+
+
+@bp.patch("")
+@requires("pos", "marketer")
+def amend(programme: str, member: str) -> Response:
+    """Change part of the profile: a JSON merge patch (RFC 7396); null removes a field."""
+    idempotency_key()
+    patch = json_body(MERGE_PATCH)
+    return _profile_saved(
+        services().ledger.update_profile(programme, member, patch, actor=_actor())
+    )
+
+
+@bp.get("/profile-history")
+@requires("pos", "marketer")
+def read_profile_history(programme: str, member: str) -> dict[str, Any]:
+    """Who changed which profile field and when, newest first, in pages."""
+    state = services()
+    state.registry[programme]  # 404 for a programme that is not loaded
+    before = _int_arg("before")
+    limit = min(_int_arg("limit") or 20, 100)
+    with state.database.connect() as conn:
+        return profile_history(conn, programme, member, before=before, limit=limit)
+
+
+def _profile_saved(result: dict[str, Any]) -> Response:
+    status = 201 if result["created"] else 200
+    return respond(Outcome(result, status, replayed=status == 200 and not result["changed"]))
+
+
+def _actor() -> str:
+    return f"api:{g.get('role', 'unknown')}"
 
 
 @bp.get("")
@@ -55,13 +92,12 @@ def adjust(programme: str, member: str) -> Response:
     """Add or remove points by hand: ``{"id", "points", "reason"}``; the actor is the key."""
     body = json_body()
     key = write_key(body)
-    actor = f"api:{g.get('role', 'unknown')}"
     outcome = services().ledger.adjust(
         programme,
         member,
         body.get("points"),
         reason=str(body.get("reason") or ""),
-        actor=actor,
+        actor=_actor(),
         key=key,
     )
     return respond(outcome)

@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, request
 
 from api.auth import requires
-from api.bodies import json_body
+from api.bodies import idempotency_key, json_body
 from api.errors import ApiError
 from api.services import services
-from engine.outreach.tasks import MAX_PAGE, Filters, list_tasks, set_status
+from engine.errors import ConflictError
+from engine.outreach.tasks import MAX_PAGE, Filters, get_task, list_tasks, set_status
 
 bp = Blueprint("outreach", __name__, url_prefix="/v1/programmes/<programme>/outreach")
 
@@ -42,12 +43,17 @@ def tasks(programme: str) -> dict[str, Any]:
 
 @bp.patch("/tasks/<int:task_id>")
 @requires("marketer")
-def change(programme: str, task_id: int) -> dict[str, Any]:
-    """``{"status": "done"}`` (and optionally ``"error"`` for a failure); 409 if not allowed."""
+def change(programme: str, task_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """``{"status": "done"}`` (and optionally ``"error"`` for a failure); 409 if not allowed.
+
+    The URL names the task, so a retry of a change that was made (the task already has that
+    status and error) answers 200 with ``Idempotent-Replayed: true``; an Idempotency-Key
+    is only checked."""
     state = services()
     state.registry[programme]
     if task_id >= 2**31:  # no task id is that large; the databases' integers would overflow
         raise ApiError(404, "not-found", "Not found", f"no outreach task {task_id}")
+    idempotency_key()
     body = json_body()
     unknown = sorted(set(body) - {"status", "error"})
     if unknown or "status" not in body:
@@ -60,14 +66,24 @@ def change(programme: str, task_id: int) -> dict[str, Any]:
             or [{"path": "status", "message": "missing required field 'status'"}],
         )
     error = body.get("error")
-    return set_status(
-        state.database,
-        programme,
-        task_id,
-        body["status"],
-        now=datetime.now(UTC),
-        error=str(error) if error is not None else None,
-    )
+    error = str(error) if error is not None else None
+    try:
+        task = set_status(
+            state.database, programme, task_id, body["status"], now=datetime.now(UTC), error=error
+        )
+    except ConflictError:
+        task = get_task(state.database, programme, task_id)
+        if not _already(task, body["status"], error):
+            raise
+        return task, 200, {"Idempotent-Replayed": "true"}
+    return task, 200, {"Idempotent-Replayed": "false"}
+
+
+def _already(task: dict[str, Any], status: Any, error: str | None) -> bool:
+    """The task is as this change would leave it (a retry of a change that was made)."""
+    if task["status"] != status:
+        return False
+    return (error is None and status != "failed") or task["last_error"] == error
 
 
 def _int_arg(name: str, default: int) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, json
 
 from api.auth import requires
-from api.bodies import check_path_ids, idempotency_key, invalid, json_body, moment
+from api.bodies import check_path_ids, invalid, json_body, moment, with_identity
 from api.services import services
 from engine.ledger.idempotency import Outcome
 from engine.model import parse_member, parse_transaction
@@ -47,25 +47,22 @@ def quote(programme: str) -> dict[str, Any]:
 @bp.post("/transactions")
 @requires("pos")
 def commit(programme: str) -> Response:
-    """Commit a sale; a retry with the same body (same id or Idempotency-Key) replays."""
+    """Commit a sale; a retry with the same body replays, whether it names the sale by its
+    ``id``, by the ``Idempotency-Key`` header, or both (see ``api.bodies.write_key``)."""
     body = json_body()
     member_id = body.get("member_id")
     if not isinstance(member_id, str) or not member_id:
         raise invalid("member_id", "missing required field 'member_id'")
-    transaction = {k: v for k, v in body.items() if k != "member_id"}
-    outcome = services().ledger.commit_sale(
-        programme, member_id, transaction, key=idempotency_key()
-    )
-    return respond(outcome)
+    transaction = with_identity({k: v for k, v in body.items() if k != "member_id"})
+    return respond(services().ledger.commit_sale(programme, member_id, transaction))
 
 
 @bp.post("/transactions/<sale_id>/returns")
 @requires("pos")
 def give_back(programme: str, sale_id: str) -> Response:
     """Return a whole sale (no ``lines``) or some of its lines and quantities."""
-    body = json_body()
-    outcome = services().ledger.return_items(programme, sale_id, body, key=idempotency_key())
-    return respond(outcome)
+    body = with_identity(json_body())
+    return respond(services().ledger.return_items(programme, sale_id, body))
 
 
 def respond(outcome: Outcome) -> Response:

@@ -9,22 +9,23 @@ append-only journal. A crash at any point leaves either all of it or none.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, returns
+from engine.ledger import adjustments, profiles, returns
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row
 from engine.ledger.tables import members, tier_history
 from engine.model import parse_transaction
 from engine.policy.problems import Problem
-from engine.policy.schema import schema_problems
 from engine.quote import Evaluator, Quote
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
@@ -55,50 +56,120 @@ class Ledger:
 
     # --- members -----------------------------------------------------------------------
 
-    def enrol(self, programme: str, member_id: str, profile: Mapping[str, Any]) -> dict[str, Any]:
-        """Create or update a member's profile (tags, birthday, join date, contact, consent)."""
+    def enrol(
+        self,
+        programme: str,
+        member_id: str,
+        profile: Mapping[str, Any],
+        *,
+        actor: str = "system",
+    ) -> dict[str, Any]:
+        """Create the member or replace its whole profile (PUT); ``joined`` left out keeps
+        the stored date. Every change goes to the profile history.
+
+        Safe under concurrent first enrolments: the insert does nothing when a twin got
+        there first, and this call then updates the row the twin created.
+        """
         evaluator = self.evaluator(programme)
+        values = profiles.profile_values(profile)
         now = self.clock()
-        values = _profile_values(profile, now, evaluator)
         with self.db.begin() as conn:
-            exists = conn.execute(
-                select(members.c.id).where(
-                    members.c.programme == programme, members.c.id == member_id
+            created = self._insert_member(conn, evaluator, member_id, values, now)
+            if created is not None:
+                changed = profiles.changes(None, created)
+                profiles.record_changes(conn, programme, member_id, changed, actor=actor, at=now)
+                return {"member_id": member_id, "created": True, "changed": sorted(changed)}
+            row = self._profile_row(conn, programme, member_id)
+            changed = self._save_profile(conn, row, values, actor, now)
+        return {"member_id": member_id, "created": False, "changed": sorted(changed)}
+
+    def update_profile(
+        self, programme: str, member_id: str, patch: Any, *, actor: str = "system"
+    ) -> dict[str, Any]:
+        """Merge a JSON merge patch (RFC 7396) into a member's stored profile (PATCH)."""
+        self.evaluator(programme)
+        now = self.clock()
+        with self.db.begin() as conn:
+            row = member_row(conn, programme, member_id, lock=True)
+            merged = profiles.merge_patch(profiles.stored_profile(row), patch)
+            values = profiles.profile_values(merged)
+            if values["joined"] is None:
+                raise InputError(
+                    "the member patch is invalid",
+                    [
+                        Problem(
+                            "joined cannot be removed: every member has a join date", ("joined",)
+                        )
+                    ],
                 )
-            ).first()
-            if exists:
-                conn.execute(
-                    update(members)
-                    .where(members.c.programme == programme, members.c.id == member_id)
-                    .values(**values, updated_at=now)
+            changed = self._save_profile(conn, row, values, actor, now)
+        return {"member_id": member_id, "created": False, "changed": sorted(changed)}
+
+    @staticmethod
+    def _insert_member(
+        conn: Connection,
+        evaluator: Evaluator,
+        member_id: str,
+        values: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any] | None:
+        """Insert a new member (joined today unless given); its profile, or None if the id
+        is taken (then nothing is written)."""
+        programme = evaluator.programme.id
+        values = {**values, "joined": values["joined"] or now.astimezone(evaluator.tz).date()}
+        entry = evaluator.levels[0]["id"] if evaluator.levels else None
+        inserted = conn.execute(
+            _insert_new(conn, members)
+            .values(
+                programme=programme,
+                id=member_id,
+                tier=entry,
+                tier_since=values["joined"],
+                created_at=now,
+                updated_at=now,
+                balance=0,
+                debt=0,
+                qualifying_spend=0,
+                **values,
+            )
+            .returning(members.c.id)
+        ).first()
+        if inserted is not None:
+            conn.execute(
+                insert(tier_history).values(
+                    programme=programme,
+                    member_id=member_id,
+                    tier=entry,
+                    since=values["joined"],
+                    reason="enrolled",
+                    at=now,
                 )
-            else:
-                entry = evaluator.levels[0]["id"] if evaluator.levels else None
-                conn.execute(
-                    insert(members).values(
-                        programme=programme,
-                        id=member_id,
-                        tier=entry,
-                        tier_since=values["joined"],
-                        created_at=now,
-                        updated_at=now,
-                        balance=0,
-                        debt=0,
-                        qualifying_spend=0,
-                        **values,
-                    )
-                )
-                conn.execute(
-                    insert(tier_history).values(
-                        programme=programme,
-                        member_id=member_id,
-                        tier=entry,
-                        since=values["joined"],
-                        reason="enrolled",
-                        at=now,
-                    )
-                )
-        return {"member_id": member_id, "created": not exists}
+            )
+        return values if inserted is not None else None
+
+    @staticmethod
+    def _profile_row(conn: Connection, programme: str, member_id: str) -> RowMapping:
+        """The member's row, locked (a merged member's profile can still be kept up)."""
+        query = select(members).where(members.c.programme == programme, members.c.id == member_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).mappings().one()
+
+    @staticmethod
+    def _save_profile(
+        conn: Connection, row: RowMapping, values: dict[str, Any], actor: str, now: datetime
+    ) -> dict[str, list[Any]]:
+        """Write the profile over the stored one and record what changed (nothing if same)."""
+        values = {**values, "joined": values["joined"] or row["joined"]}
+        changed = profiles.changes(row, values)
+        if changed:
+            conn.execute(
+                update(members)
+                .where(members.c.programme == row["programme"], members.c.id == row["id"])
+                .values(**values, updated_at=now)
+            )
+            profiles.record_changes(conn, row["programme"], row["id"], changed, actor=actor, at=now)
+        return changed
 
     # --- sales -------------------------------------------------------------------------
 
@@ -133,14 +204,16 @@ class Ledger:
                     return quote
                 stopped |= refused
 
-    def commit_sale(
-        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str | None = None
-    ) -> Outcome:
-        """Post a sale once; a retry with the same body gets the stored answer."""
+    def commit_sale(self, programme: str, member_id: str, body: Mapping[str, Any]) -> Outcome:
+        """Post a sale once, under its own id; a retry with the same body gets the stored answer.
+
+        The sale's id is its one identity: the transaction row, the journal, returns and
+        replays all use it (an Idempotency-Key can only ever repeat it, see api.bodies).
+        """
         evaluator = self.evaluator(programme)
         transaction = parse_transaction(body, evaluator.currency)
         digest = request_hash({"member_id": member_id, **body})
-        key = key or transaction.id
+        key = transaction.id
 
         def work(conn: Connection, rows: Rows) -> Outcome:
             return self._post_sale(conn, evaluator, rows[member_id], transaction, body, key, digest)
@@ -184,14 +257,12 @@ class Ledger:
 
     # --- returns -----------------------------------------------------------------------
 
-    def return_items(
-        self, programme: str, sale_id: str, body: Mapping[str, Any], *, key: str | None = None
-    ) -> Outcome:
-        """Return all of a sale (no ``lines``) or some lines and quantities of it."""
+    def return_items(self, programme: str, sale_id: str, body: Mapping[str, Any]) -> Outcome:
+        """Return all of a sale (no ``lines``) or some lines and quantities of it, under the
+        return's own ``id`` (its one identity, like a sale's)."""
         evaluator = self.evaluator(programme)
-        return_id, at, requested = returns.parse_return(body)
+        key, at, requested = returns.parse_return(body)
         digest = request_hash({"sale_id": sale_id, **body})
-        key = key or return_id
         return self._once(
             programme,
             key,
@@ -390,27 +461,7 @@ class Ledger:
             return stored
 
 
-def _profile_values(profile: Any, now: datetime, evaluator: Evaluator) -> dict[str, Any]:
-    if not isinstance(profile, Mapping):
-        raise InputError("the member profile is invalid", [Problem("expected a JSON object", ())])
-    shape = list(schema_problems(dict(profile), "member-profile"))
-    if shape:
-        raise InputError("the member profile is invalid", shape)
-    problems = []
-    values: dict[str, Any] = {
-        "name": profile.get("name"),
-        "tags": dict(profile.get("tags", {})),
-        "contact": dict(profile.get("contact", {})),
-        "consent": dict(profile.get("consent", {})),
-    }
-    for field in ("birthday", "joined"):
-        text = profile.get(field)
-        try:
-            values[field] = date.fromisoformat(text) if text else None
-        except (TypeError, ValueError):
-            problems.append(Problem(f"'{text}' is not a date like 2026-11-24", (field,)))
-    if values.get("joined") is None:
-        values["joined"] = now.astimezone(evaluator.tz).date()
-    if problems:
-        raise InputError("the member profile is invalid", problems)
-    return values
+def _insert_new(conn: Connection, table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (both backends have it)."""
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(table).on_conflict_do_nothing()

@@ -248,6 +248,18 @@ outreach_tasks = Table(
     Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
 
+member_profile_history = Table(
+    "member_profile_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("actor", String(128), nullable=False),  # api:<role>, or the command that wrote it
+    Column("changes", JSON, nullable=False),  # {field: [old, new]}
+    Index("ix_member_profile_history_member", "programme", "member_id", "id"),
+)
+
 # The programme versions every serving process prices with: a shared fact, so a reload
 # reaches every worker on every host. Append-only; a programme's current version is its
 # row with the highest generation.

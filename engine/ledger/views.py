@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from engine.ledger.state import current_spend, load_member, member_row
-from engine.ledger.tables import journal, lots
+from engine.ledger.tables import journal, lots, member_profile_history
 from engine.quote import Evaluator
 from engine.tiers import progress
 
@@ -104,6 +104,42 @@ def _history(
                 "reason": entry["reason"],
             }
             for entry in page
+        ],
+        "next_before": page[-1]["id"] if len(rows) > limit else None,
+    }
+
+
+def profile_history(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    *,
+    before: int | None = None,
+    limit: int = HISTORY_PAGE,
+) -> dict[str, Any]:
+    """A page of the member's profile changes, newest first: when, who, ``{field: [old, new]}``."""
+    member_row(conn, programme, member_id)  # 404 for no such member
+    table = member_profile_history
+    query = (
+        select(table)
+        .where(table.c.programme == programme, table.c.member_id == member_id)
+        .order_by(table.c.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(table.c.id < before)
+    rows = list(conn.execute(query).mappings())
+    page = rows[:limit]
+    return {
+        "member_id": member_id,
+        "entries": [
+            {
+                "id": row["id"],
+                "at": _iso(row["at"]),
+                "actor": row["actor"],
+                "changes": row["changes"],
+            }
+            for row in page
         ],
         "next_before": page[-1]["id"] if len(rows) > limit else None,
     }

@@ -250,7 +250,8 @@ def test_a_sale_is_a_transaction_beside_a_member_id():
     sale, transaction = schemas["SaleRequest"], schemas["Transaction"]
     member_id = {"member_id": {"$ref": "#/components/schemas/Id"}}
     assert sale["properties"] == member_id | transaction["properties"]
-    assert sale["required"] == ["member_id", *transaction["required"]]
+    # The sale's id may come from the Idempotency-Key header instead (then it becomes the id).
+    assert sale["required"] == ["member_id", *(f for f in transaction["required"] if f != "id")]
 
 
 def test_the_served_document_is_this_file(api):
@@ -287,6 +288,8 @@ OPS = {
     "return": ("/v1/programmes/{programme}/transactions/{sale_id}/returns", "post"),
     "enrol": ("/v1/programmes/{programme}/members/{member}", "put"),
     "read": ("/v1/programmes/{programme}/members/{member}", "get"),
+    "patch": ("/v1/programmes/{programme}/members/{member}", "patch"),
+    "history": ("/v1/programmes/{programme}/members/{member}/profile-history", "get"),
     "redeem": ("/v1/programmes/{programme}/members/{member}/redemptions", "post"),
     "adjust": ("/v1/programmes/{programme}/members/{member}/adjustments", "post"),
 }
@@ -301,6 +304,7 @@ AS_TEXT = {"data": b"{}", "content_type": "text/plain"}
 TOO_BIG = {"data": BIG, "content_type": "application/json"}
 LONG_KEY = {"headers": {"Idempotency-Key": "k" * 129}}
 STORED = {"member_id": "m1", "transaction": TRANSACTION}
+SALE_NO_ID = {k: v for k, v in SALE.items() if k != "id"}
 
 
 YEAR_1, YEAR_9999 = "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"
@@ -308,6 +312,10 @@ YEAR_1, YEAR_9999 = "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"
 
 def _adjust(points: int, key: Any = "a-big") -> dict[str, Any]:
     return {"id": key, "points": points, "reason": "r"}
+
+
+def _merge_patch(patch: dict[str, Any]) -> dict[str, Any]:
+    return {"data": json.dumps(patch), "content_type": "application/merge-patch+json"}
 
 
 def _case(operation: str, role: str | None, status: int, url: str | None = None, **kwargs: Any):
@@ -359,7 +367,10 @@ CASES = {
     ),
     "sale": _case("sale", "pos", 201, TX, json={**SALE, "id": "s2"}),
     "sale by key": _case(
-        "sale", "pos", 201, TX, json={**SALE, "id": "s3"}, headers={"Idempotency-Key": "k-s3"}
+        "sale", "pos", 201, TX, json={**SALE_NO_ID}, headers={"Idempotency-Key": "k-s3"}
+    ),
+    "sale id and key differ": _case(
+        "sale", "pos", 422, TX, json={**SALE, "id": "s3b"}, headers={"Idempotency-Key": "k-s3b"}
     ),
     "sale replay": _case("sale", "pos", 201, TX, json=SALE),
     "sale malformed": _case("sale", "pos", 400, TX, **BAD_JSON),
@@ -396,6 +407,21 @@ CASES = {
     "enrol too big": _case("enrol", "pos", 413, MEMBER, **TOO_BIG),
     "enrol not json": _case("enrol", "pos", 415, MEMBER, **AS_TEXT),
     "enrol invalid": _case("enrol", "pos", 422, MEMBER, json={"nme": "Ann"}),
+    "patch": _case("patch", "marketer", 200, MEMBER, **_merge_patch({"tags": {"x": "y"}})),
+    "patch as json": _case("patch", "pos", 200, MEMBER, json={"birthday": None}),
+    "patch malformed": _case("patch", "pos", 400, MEMBER, **BAD_JSON),
+    "patch no key": _case("patch", None, 401, MEMBER, json={}),
+    "patch reviewer": _case("patch", "reviewer", 403, MEMBER, json={}),
+    "patch unknown member": _case("patch", "pos", 404, f"{P}/members/zz", json={"name": "Z"}),
+    "patch too big": _case("patch", "pos", 413, MEMBER, **TOO_BIG),
+    "patch not json": _case("patch", "pos", 415, MEMBER, **AS_TEXT),
+    "patch removes joined": _case("patch", "pos", 422, MEMBER, **_merge_patch({"joined": None})),
+    "history": _case("history", "pos", 200, f"{MEMBER}/profile-history"),
+    "history page": _case("history", "marketer", 200, f"{MEMBER}/profile-history?limit=1"),
+    "history bad limit": _case("history", "pos", 400, f"{MEMBER}/profile-history?limit=0"),
+    "history no key": _case("history", None, 401, f"{MEMBER}/profile-history"),
+    "history reviewer": _case("history", "reviewer", 403, f"{MEMBER}/profile-history"),
+    "history unknown": _case("history", "pos", 404, f"{P}/members/zz/profile-history"),
     "member": _case("read", "pos", 200, MEMBER),
     "member page": _case("read", "marketer", 200, f"{MEMBER}?limit=1&before=100"),
     "member bad limit": _case("read", "pos", 400, f"{MEMBER}?limit=ten"),

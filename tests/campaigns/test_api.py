@@ -28,7 +28,7 @@ def client(tmp_path):
     keys = {role: create_key(state.database, role) for role in ("marketer", "pos")}
 
     def call(method: str, path: str, role: str = "marketer", **kwargs):
-        headers = {"Authorization": f"Bearer {keys[role]}"}
+        headers = {"Authorization": f"Bearer {keys[role]}", **kwargs.pop("headers", {})}
         return getattr(app.test_client(), method)(path, headers=headers, **kwargs)
 
     return call
@@ -73,3 +73,18 @@ def test_out_of_range_dates_are_refused_not_crashed(client):
     assert client("get", f"{BASE}/analysis/critical-point?until={far}").status_code == 422
     assert client("get", f"{BASE}/campaigns/{CAMPAIGN}/preview?at={far}").status_code == 422
     assert client("get", f"{BASE}/campaigns/{CAMPAIGN}/estimate?basket=NaN").status_code == 400
+
+
+def test_a_repeated_launch_says_it_replayed(client):
+    first = client("post", f"{BASE}/campaigns/{CAMPAIGN}/launch", json={"at": AT})
+    headers = {"Idempotency-Key": "launch-1"}
+    again = client("post", f"{BASE}/campaigns/{CAMPAIGN}/launch", json={"at": AT}, headers=headers)
+    assert first.headers["Idempotent-Replayed"] == "false"
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    bad = client(
+        "post",
+        f"{BASE}/campaigns/{CAMPAIGN}/launch",
+        json={"at": AT},
+        headers={"Idempotency-Key": ""},
+    )
+    assert bad.status_code == 400
