@@ -1,0 +1,176 @@
+"""Outreach offers are honoured at the till: a trigger's ``grants`` makes its offer a member
+offer that the member's quotes apply within its window and limit, a committed sale uses, and
+a whole return gives back. Through the HTTP stack, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from api import create_app
+from engine.ledger.tables import member_offers
+from engine.outreach.run import run_outreach
+from tests.outreach.helpers import NOW, member
+
+DAY = date(2026, 3, 16)  # a Monday; coffee-shop's member day (the 18th) is not in the window
+LAPSED_SINCE = datetime(2026, 3, 1, 2, tzinfo=UTC)  # 15 days before DAY: past 7 + 3 days
+BONUS = "outreach:missed-the-habit"
+BIRTHDAY_DRINK = "outreach:birthday-drink"
+BASE = "/v1/programmes/coffee-shop"
+
+
+@pytest.fixture
+def app(database_url, database):
+    app = create_app({"database_url": database_url, "matcher": "python", "auth": False})
+    coffee = app.extensions["loyalty"].registry["coffee-shop"]
+    member(database, coffee, "lapsed", tier="standard", last_purchase_at=LAPSED_SINCE)
+    member(
+        database,
+        coffee,
+        "regular",
+        tier="standard",
+        last_purchase_at=datetime(2026, 3, 15, tzinfo=UTC),
+    )
+    yield app
+    app.extensions["loyalty"].database.dispose()
+
+
+def run(app, on: date = DAY) -> dict[str, Any]:
+    coffee = app.extensions["loyalty"].registry["coffee-shop"]
+    return run_outreach(app.extensions["loyalty"].database, coffee, on, now=NOW).as_dict()
+
+
+def sale(sale_id: str, at: str, category: str = "coffee", member_id: str = "lapsed") -> dict:
+    return {
+        "member_id": member_id,
+        "id": sale_id,
+        "at": at,
+        "lines": [
+            {"id": "1", "sku": "LATTE", "category": category, "quantity": 1, "unit_price": "30"}
+        ],
+    }
+
+
+def quote(client, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    transaction = {k: v for k, v in body.items() if k != "member_id"}
+    answer = client.post(
+        f"{BASE}/quote", json={"member_id": body["member_id"], "transaction": transaction, **extra}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def sources(answer: dict[str, Any]) -> list[str]:
+    return [entry["source"] for entry in answer["applied"]]
+
+
+def test_the_lapse_message_grants_its_bonus_once_at_the_till(app, database):
+    assert run(app)["created"]["missed-the-habit"] == 1
+    client = app.test_client()
+    first = sale("s1", "2026-03-17T09:00:00+08:00")
+    quoted = quote(client, first)
+    assert BONUS in sources(quoted)
+    assert quoted["points"]["rule_bonus"][BONUS] == 50
+    assert "Offer used: 50 bonus points" in quoted["messages"]
+
+    committed = client.post(f"{BASE}/transactions", json=first)
+    assert committed.status_code == 201
+    assert committed.get_json()["points"]["rule_bonus"][BONUS] == 50
+    with database.connect() as conn:
+        assert conn.execute(select(member_offers.c.uses_left)).scalar_one() == 0
+
+    second = client.post(f"{BASE}/transactions", json=sale("s2", "2026-03-17T10:00:00+08:00"))
+    assert second.status_code == 201
+    assert BONUS not in sources(second.get_json())
+    assert BONUS not in second.get_json()["points"]["rule_bonus"]
+
+
+def test_a_retried_sale_does_not_use_the_offer_twice(app, database):
+    run(app)
+    client = app.test_client()
+    body = sale("s1", "2026-03-17T09:00:00+08:00")
+    first = client.post(f"{BASE}/transactions", json=body).get_json()
+    again = client.post(f"{BASE}/transactions", json=body).get_json()
+    assert first == again
+    with database.connect() as conn:
+        assert conn.execute(select(member_offers.c.uses_left)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["2026-03-15T23:59:59+08:00", "2026-03-23T00:00:00+08:00"],
+    ids=["the day before the message", "the day after the seventh day"],
+)
+def test_outside_its_window_the_offer_does_not_apply(app, at):
+    run(app)
+    client = app.test_client()
+    explained = quote(client, sale("s1", at), explain=True)
+    assert BONUS not in sources(explained)
+    assert BONUS not in explained["points"]["rule_bonus"]
+    committed = client.post(f"{BASE}/transactions", json=sale("s1", at)).get_json()
+    assert BONUS not in sources(committed)
+
+
+def test_the_last_day_of_the_window_still_counts(app):
+    run(app)
+    assert BONUS in sources(quote(app.test_client(), sale("s1", "2026-03-22T23:59:00+08:00")))
+
+
+def test_a_sale_without_coffee_keeps_the_offer_for_a_coffee(app, database):
+    run(app)
+    client = app.test_client()
+    tea = client.post(f"{BASE}/transactions", json=sale("s1", "2026-03-17T09:00:00+08:00", "tea"))
+    assert BONUS not in sources(tea.get_json())
+    explained = quote(client, sale("q", "2026-03-17T09:30:00+08:00", "tea"), explain=True)
+    reasons = {s["source"]: s["reason"] for s in explained["not_applied"]}
+    assert "no basket line matches" in reasons[BONUS]
+    coffee = client.post(f"{BASE}/transactions", json=sale("s2", "2026-03-17T10:00:00+08:00"))
+    assert BONUS in sources(coffee.get_json())
+
+
+def test_only_the_member_the_message_went_to_holds_the_offer(app):
+    run(app)
+    other = quote(app.test_client(), sale("s1", "2026-03-17T09:00:00+08:00", member_id="regular"))
+    assert BONUS not in sources(other)
+
+
+def test_a_rerun_the_same_day_grants_nothing_more(app, database):
+    run(app)
+    run(app)
+    with database.connect() as conn:
+        rows = conn.execute(select(member_offers)).mappings().all()
+    assert len(rows) == 1
+    (row,) = rows
+    assert (row["member_id"], row["trigger_id"], row["uses"]) == ("lapsed", "missed-the-habit", 1)
+    assert row["effect"]["on"] == {"category": "coffee"}
+
+
+def test_a_whole_return_gives_the_use_back(app, database):
+    run(app)
+    client = app.test_client()
+    client.post(f"{BASE}/transactions", json=sale("s1", "2026-03-17T09:00:00+08:00"))
+    returned = client.post(
+        f"{BASE}/transactions/s1/returns", json={"id": "r1", "at": "2026-03-17T11:00:00+08:00"}
+    )
+    assert returned.status_code == 201
+    with database.connect() as conn:
+        assert conn.execute(select(member_offers.c.uses_left)).scalar_one() == 1
+    again = client.post(f"{BASE}/transactions", json=sale("s2", "2026-03-18T09:00:00+08:00"))
+    assert BONUS in sources(again.get_json())
+
+
+def test_a_birthday_drink_is_free_at_the_till_once(app, database):
+    coffee = app.extensions["loyalty"].registry["coffee-shop"]
+    member(database, coffee, "birthday", tier="standard", birthday=date(1990, 3, 16))
+    run(app)
+    client = app.test_client()
+    body = sale("b1", "2026-03-20T09:00:00+08:00", member_id="birthday")
+    first = client.post(f"{BASE}/transactions", json=body).get_json()
+    assert BIRTHDAY_DRINK in sources(first)
+    assert first["totals"]["payable"] == "0.00"
+    second = client.post(f"{BASE}/transactions", json={**body, "id": "b2"}).get_json()
+    assert BIRTHDAY_DRINK not in sources(second)
+    assert second["totals"]["payable"] != "0.00"
