@@ -13,6 +13,7 @@ from sqlalchemy import select
 from api import create_app
 from engine.ledger.tables import member_offers
 from engine.outreach.run import run_outreach
+from engine.policy.loader import validate_document
 from tests.outreach.helpers import NOW, member
 
 DAY = date(2026, 3, 16)  # a Monday; coffee-shop's member day (the 18th) is not in the window
@@ -174,3 +175,51 @@ def test_a_birthday_drink_is_free_at_the_till_once(app, database):
     second = client.post(f"{BASE}/transactions", json={**body, "id": "b2"}).get_json()
     assert BIRTHDAY_DRINK not in sources(second)
     assert second["totals"]["payable"] != "0.00"
+
+
+# --- validation ----------------------------------------------------------------------------
+
+PROGRAMME = """\
+programme: {id: granting, name: Granting, pitch: Points, currency: CNY, timezone: Asia/Shanghai}
+earn: {points: 1, per: 1}
+rules:
+  - {id: lapse, name: A rule, then: [{bonus_points: 1}]}
+outreach:
+  - id: OUTREACH_ID
+    trigger: lapse
+    cycle_days: 7
+    channel: sms
+    template: "50 bonus points on your next coffee"
+    OFFER
+    grants: GRANTS
+"""
+
+
+def problems(outreach_id: str, offer: str, grants: str) -> list[str]:
+    text = PROGRAMME.replace("OUTREACH_ID", outreach_id).replace("OFFER", offer)
+    report = validate_document(text.replace("GRANTS", grants).encode(), "granting.yaml")
+    return [problem.render() for problem in report.problems if problem.severity == "error"]
+
+
+def test_a_well_formed_grant_validates():
+    assert problems("win-back", "offer: [{bonus_points: 50}]", "{valid_days: 7}") == []
+    assert problems("win-back", "offer: [{bonus_points: 50}]", GRANT_IN_FULL) == []
+
+
+GRANT_IN_FULL = "{valid_days: 7, uses: 2, on: {category: [coffee, tea]}, name: 50 points}"
+
+
+@pytest.mark.parametrize(
+    ("outreach_id", "offer", "grants", "found"),
+    [
+        ("win-back", "", "{valid_days: 7}", "needs an 'offer' that gives something"),
+        ("win-back", "offer: [{message: hi}]", "{valid_days: 7}", "needs an 'offer'"),
+        ("lapse", "offer: [{bonus_points: 50}]", "{valid_days: 7}", "also a rule or campaign"),
+        ("win-back", "offer: [{bonus_points: 50}]", "{uses: 1}", "valid_days"),
+        ("win-back", "offer: [{bonus_points: 50}]", "{valid_days: 0}", "grants.valid_days"),
+        ("win-back", "offer: [{bonus_points: 50}]", "{valid_days: 7, on: {}}", "grants.on"),
+    ],
+)
+def test_a_grant_without_an_offer_an_id_or_a_window_is_refused(outreach_id, offer, grants, found):
+    found_problems = problems(outreach_id, offer, grants)
+    assert any(found in p for p in found_problems), found_problems
