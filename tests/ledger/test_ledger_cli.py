@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from engine.ledger.cli import ledger
 from engine.ledger.tables import lots, members
 from tests.ledger.conftest import BEANS, sale
+from tests.ledger.test_jobs import seed_lots
 
 COFFEE = "rules/coffee-shop/programme.yaml"
 RECOMMENDED = "rules/recommended/programme.yaml"
@@ -55,6 +56,16 @@ def test_expire_lapses_lots_and_reports_the_totals(url, ledger, database):
     assert run("check", "--database", url).exit_code == 0
     again = run("expire", "--programme", COFFEE, "--database", url, "--as-of", "2027-12-01")
     assert "expired 0 points" in again.stdout
+
+
+def test_expire_reports_each_member_once_when_their_lots_span_batches(url, database):
+    seed_lots(database, SHOP, 10, 3, datetime(2027, 1, 1, tzinfo=UTC))
+    result = run(
+        "expire", "--programme", COFFEE, "--database", url, "--as-of", "2027-12-01",
+        "--batch-size", 7,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "expired 300 points in 30 lots of 10 members" in result.stdout
 
 
 def test_release_pending_counts(url):
