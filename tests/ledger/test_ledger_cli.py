@@ -163,18 +163,18 @@ def test_imports_report_rejected_rows_and_exit_1_after_importing_the_good_ones(
         ["frobnicate"],
     ],
 )
-def test_usage_errors_exit_2(args, tmp_path):
-    result = run(*args, "--database", f"sqlite:///{tmp_path / 'x.sqlite'}")
+def test_usage_errors_exit_2(args, url):
+    result = run(*args, "--database", url)
     assert result.exit_code == 2, result.output
 
 
-def test_a_naive_time_is_a_usage_error(tmp_path):
+def test_a_naive_time_is_a_usage_error(url):
     result = run(
         "expire",
         "--programme",
         COFFEE,
         "--database",
-        f"sqlite:///{tmp_path / 'x.sqlite'}",
+        url,
         "--as-of",
         "2027-01-01T00:00:00",
     )
@@ -194,10 +194,10 @@ def test_a_database_that_cannot_be_opened_is_one_clear_error(database, message):
     assert result.stderr.startswith(message) and "Traceback" not in result.output
 
 
-def test_an_invalid_programme_is_reported_with_its_problems(tmp_path):
+def test_an_invalid_programme_is_reported_with_its_problems(tmp_path, url):
     bad = tmp_path / "programme.yaml"
     bad.write_text("programme:\n  id: x\n", encoding="utf-8")
-    result = run("expire", "--programme", bad, "--database", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    result = run("expire", "--programme", bad, "--database", url)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and "Traceback" not in result.output
 
@@ -208,13 +208,14 @@ def test_the_group_plugs_into_the_main_command(tmp_path):
         pass
 
     main.add_command(ledger)
-    result = CliRunner().invoke(
-        main, ["ledger", "check", "--database", f"sqlite:///{tmp_path / 'x.sqlite'}"]
-    )
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    assert CliRunner().invoke(main, ["ledger", "init", "--database", url]).exit_code == 0
+    result = CliRunner().invoke(main, ["ledger", "check", "--database", url])
     assert result.exit_code == 0 and "consistent" in result.output
 
 
 def test_the_database_defaults_to_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LOYALTY_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
-    assert run("check").exit_code == 0
+    assert run("init").exit_code == 0
     assert (tmp_path / "env.sqlite").exists()
+    assert run("check").exit_code == 0
