@@ -57,8 +57,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=False).create(home)
     python = home / "bin" / "python"
     site = Path(
-        _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], home)
-        .stdout.strip()
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], home
+        ).stdout.strip()
     )
     (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     # The project's pip installs for the new venv's python (so the scripts run that python).
@@ -79,7 +80,11 @@ def test_the_wheel_carries_its_data_and_licence(wheel: Path):
 
 def test_the_installed_code_is_the_wheel_not_the_checkout(installed: Path, tmp_path: Path):
     where = _run(
-        [str(installed / "python"), "-c", "import engine, api; print(engine.__file__, api.__file__)"],
+        [
+            str(installed / "python"),
+            "-c",
+            "import engine, api; print(engine.__file__, api.__file__)",
+        ],
         cwd=tmp_path,
     )
     assert where.returncode == 0, where.stderr

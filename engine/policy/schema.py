@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 
 from engine.policy.problems import Path, Problem
 
+
 def _schema_dir() -> FsPath:
     """``engine/schemas/`` in an installed wheel (copied there by setup.py), else the
     checkout's ``schemas/``. The installed copy comes first: beside an installed package,
