@@ -211,3 +211,47 @@ def test_serve_still_creates_a_new_ledger(tmp_path: Path, monkeypatch):
     result = CliRunner().invoke(main, ["serve", "--database", f"sqlite:///{database}"])
     assert result.exit_code == 0, result.output
     assert database.exists() and started == [True]
+
+
+# --- make serve ------------------------------------------------------------------------------
+
+
+def test_make_serve_honours_port_and_host_and_creates_a_fresh_ledger(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests.api.test_server import free_port
+
+    port = free_port()
+    database = tmp_path / "var" / "loyalty.sqlite"  # as on a fresh machine: no folder yet
+    env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{database}"}
+    # -o: the venv is installed; never reinstall it from inside a test.
+    command = ["make", "-s", "-o", ".venv/.installed-stamp", "serve", f"PORT={port}"]
+    command.append("HOST=127.0.0.1")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make, loyalty and gunicorn: one group to stop
+        )
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while answer is None and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    answer = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert answer == 200
+        assert database.exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

@@ -61,11 +61,13 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], home
         ).stdout.strip()
     )
-    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     # The project's pip installs for the new venv's python (so the scripts run that python).
+    # It runs before the dependencies' path is added, and ignores what is installed: pip must
+    # never see, and so never uninstall, the project venv's own editable install.
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps"]
-    done = _run([*pip, "--no-index", "--quiet", str(wheel)], cwd=home)
+    done = _run([*pip, "--ignore-installed", "--no-index", "--quiet", str(wheel)], cwd=home)
     assert done.returncode == 0, done.stderr
+    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return home / "bin"
 
 
