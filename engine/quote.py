@@ -609,9 +609,11 @@ def _with_member_offers(
 ) -> tuple[list[Applied], list[Skipped]]:
     """Add the member's outreach offers after rules and campaigns: each applies once to a sale
     inside its window while uses are left and, with ``on``, when a basket line matches it.
-    They combine with everything (an exclusive rule is about rules)."""
+    They combine with everything (an exclusive rule is about rules). A member holding two
+    offers of one trigger (two occasions) gets one per sale: the first to end."""
     applied, skipped = list(applied), list(skipped)
-    for entitlement in held:
+    triggers_used: set[str] = set()
+    for entitlement in sorted(held, key=lambda o: (o.valid_until, o.id)):
         offer = Offer(
             kind="outreach",
             id=entitlement.trigger,
@@ -624,12 +626,15 @@ def _with_member_offers(
         lines = tuple(s.index for s in states if selector is None or selector(s.line))
         if not entitlement.live(at):
             skipped.append(Skipped(offer, "outside its window or used up"))
+        elif entitlement.trigger in triggers_used:
+            skipped.append(Skipped(offer, "another offer of this trigger applies to this sale"))
         elif selector is not None and not lines:
             skipped.append(Skipped(offer, f"no basket line matches {dict(entitlement.on or {})}"))
         else:
             until = entitlement.valid_until.isoformat()
             reason = f"granted by outreach '{entitlement.trigger}', valid until {until}"
             applied.append(Applied(offer, lines if selector else (), reason))
+            triggers_used.add(entitlement.trigger)
     return applied, skipped
 
 

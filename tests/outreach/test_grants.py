@@ -4,16 +4,19 @@ a whole return gives back. Through the HTTP stack, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from api import create_app
 from engine.ledger.tables import member_offers
+from engine.model import Member, MemberOffer, parse_transaction
 from engine.outreach.run import run_outreach
-from engine.policy.loader import validate_document
+from engine.policy.loader import load_programme, validate_document
+from engine.quote import Evaluator
 from tests.outreach.helpers import NOW, member
 
 DAY = date(2026, 3, 16)  # a Monday; coffee-shop's member day (the 18th) is not in the window
@@ -21,6 +24,7 @@ LAPSED_SINCE = datetime(2026, 3, 1, 2, tzinfo=UTC)  # 15 days before DAY: past 7
 BONUS = "outreach:missed-the-habit"
 BIRTHDAY_DRINK = "outreach:birthday-drink"
 BASE = "/v1/programmes/coffee-shop"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -223,3 +227,37 @@ GRANT_IN_FULL = "{valid_days: 7, uses: 2, on: {category: [coffee, tea]}, name: 5
 def test_a_grant_without_an_offer_an_id_or_a_window_is_refused(outreach_id, offer, grants, found):
     found_problems = problems(outreach_id, offer, grants)
     assert any(found in p for p in found_problems), found_problems
+
+
+# --- the quote, on a member state --------------------------------------------------------------
+
+
+def held(offer_id: int, *, days: int, trigger: str = "missed-the-habit") -> MemberOffer:
+    start = datetime(2026, 3, 16, tzinfo=SHANGHAI)
+    return MemberOffer(
+        id=offer_id,
+        trigger=trigger,
+        name="50 bonus points",
+        effects=({"bonus_points": 50},),
+        on={"category": "coffee"},
+        valid_from=start,
+        valid_until=start + timedelta(days=days),
+        uses_left=1,
+    )
+
+
+def test_two_offers_of_one_trigger_give_one_bonus_per_sale_the_first_to_end_first():
+    coffee = Evaluator(load_programme("rules/coffee-shop/programme.yaml"), matcher="python")
+    later, sooner = held(1, days=20), held(2, days=5)
+    member_state = Member(id="m", tier="standard", offers=(later, sooner))
+    body = sale("s1", "2026-03-17T09:00:00+08:00")
+    transaction = parse_transaction(
+        {k: v for k, v in body.items() if k != "member_id"}, coffee.currency
+    )
+    quoted = coffee.quote(member_state, transaction, explain=True)
+    assert quoted.earned.rule_bonus == {BONUS: 50}
+    assert [a.offer.condition_id for a in quoted.applied if a.offer.kind == "outreach"] == [
+        "outreach:2"
+    ]
+    reasons = {s.offer.condition_id: s.reason for s in quoted.not_applied or []}
+    assert reasons["outreach:1"] == "another offer of this trigger applies to this sale"
