@@ -111,8 +111,10 @@ class _Null:
 
 def _summary(report: RunReport) -> str:
     parts = ", ".join(f"{trigger} {n}" for trigger, n in report.created.items()) or "no triggers"
+    granted = sum(report.granted.values())
+    offers = f"; {granted} offer(s) granted" if report.granted else ""
     return (
-        f"{report.programme} {report.date}: {report.total} new task(s) ({parts}); "
+        f"{report.programme} {report.date}: {report.total} new task(s) ({parts}){offers}; "
         f"{report.rendered} rendered, {report.failed} failed, {report.seconds:.2f} s"
     )
 

@@ -23,11 +23,13 @@ WORK_MEM = "64MB"
 
 @dataclass
 class RunReport:
-    """What a run created: new tasks per trigger, messages rendered and failed, time taken."""
+    """What a run created: new tasks per trigger, member offers granted with them (triggers
+    with ``grants``), messages rendered and failed, time taken."""
 
     programme: str
     date: date
     created: dict[str, int] = field(default_factory=dict)
+    granted: dict[str, int] = field(default_factory=dict)
     rendered: int = 0
     failed: int = 0
     seconds: float = 0.0
@@ -41,6 +43,7 @@ class RunReport:
             "programme": self.programme,
             "date": self.date.isoformat(),
             "created": self.created,
+            "granted": self.granted,
             "rendered": self.rendered,
             "failed": self.failed,
             "seconds": round(self.seconds, 3),
@@ -81,8 +84,12 @@ def run_outreach(
     for trigger in evaluator.document.get("outreach", []):
         statement = build(scope, trigger)
         grant = Grant.of(trigger, describe_offer(setup, trigger.get("offer", [])))
-        created = 0 if statement is None else _insert(engine, statement, scope, trigger, grant)
+        created, granted = (
+            (0, 0) if statement is None else _insert(engine, statement, scope, trigger, grant)
+        )
         report.created[trigger["id"]] = created
+        if grant is not None:
+            report.granted[trigger["id"]] = granted
         if progress:
             progress(trigger["id"])
     rendered = render_new(engine, evaluator, now=now)
@@ -93,8 +100,10 @@ def run_outreach(
     return report
 
 
-def _insert(engine: Engine, statement: Any, scope: Scope, trigger: Any, grant: Grant | None) -> int:
-    """Run one trigger's INSERT in its own transaction; the number of tasks it created.
+def _insert(
+    engine: Engine, statement: Any, scope: Scope, trigger: Any, grant: Grant | None
+) -> tuple[int, int]:
+    """Run one trigger's INSERT in its own transaction; the tasks and offers it created.
 
     A trigger that grants an offer writes its members' offers in the same transaction.
     """
@@ -104,6 +113,5 @@ def _insert(engine: Engine, statement: Any, scope: Scope, trigger: Any, grant: G
         created = conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
         if created < 0:  # sqlite3 counts no rows for a statement that starts with WITH
             created = conn.exec_driver_sql("SELECT changes()").scalar_one()
-        if grant is not None:
-            grant_offers(conn, scope, trigger, grant)
-    return int(created)
+        granted = grant_offers(conn, scope, trigger, grant) if grant is not None else 0
+    return int(created), granted

@@ -73,7 +73,9 @@ def sources(answer: dict[str, Any]) -> list[str]:
 
 
 def test_the_lapse_message_grants_its_bonus_once_at_the_till(app, database):
-    assert run(app)["created"]["missed-the-habit"] == 1
+    report = run(app)
+    assert report["created"]["missed-the-habit"] == 1
+    assert report["granted"] == {"birthday-drink": 0, "missed-the-habit": 1}
     client = app.test_client()
     first = sale("s1", "2026-03-17T09:00:00+08:00")
     quoted = quote(client, first)
@@ -144,7 +146,7 @@ def test_only_the_member_the_message_went_to_holds_the_offer(app):
 
 def test_a_rerun_the_same_day_grants_nothing_more(app, database):
     run(app)
-    run(app)
+    assert run(app)["granted"]["missed-the-habit"] == 0
     with database.connect() as conn:
         rows = conn.execute(select(member_offers)).mappings().all()
     assert len(rows) == 1
