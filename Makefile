@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Where `make serve` listens: `make serve PORT=9000 HOST=0.0.0.0`.
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
 .PHONY: serve test bench bench-quick lint validate clean
 
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(VENV)/bin/loyalty validate rules/
-	$(VENV)/bin/loyalty serve --host 127.0.0.1 --port 8080
+	$(VENV)/bin/loyalty serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

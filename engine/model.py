@@ -37,6 +37,27 @@ class Lot:
 
 
 @dataclass(frozen=True)
+class MemberOffer:
+    """An entitlement the member holds (granted by an outreach message), as the ledger keeps it.
+
+    ``effects`` are the §14 effect shapes; ``on`` is a line selector (``{category: coffee}``)
+    the basket must match, or None for any sale.
+    """
+
+    id: int
+    trigger: str
+    name: str
+    effects: tuple[Mapping[str, Any], ...]
+    on: Mapping[str, Any] | None
+    valid_from: datetime
+    valid_until: datetime
+    uses_left: int
+
+    def live(self, at: datetime) -> bool:
+        return self.uses_left > 0 and self.valid_from <= at <= self.valid_until
+
+
+@dataclass(frozen=True)
 class Member:
     """A member's state at the time of a transaction, as the ledger knows it."""
 
@@ -53,6 +74,7 @@ class Member:
     last_purchase_at: datetime | None = None
     campaigns: Mapping[str, str] = field(default_factory=dict)
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    offers: tuple[MemberOffer, ...] = ()  # outreach entitlements held (stored members only)
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)

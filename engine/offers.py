@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from engine.calendar import end_of_day
 from engine.rules.matching import Match
 
-OfferKind = Literal["rule", "campaign"]
+OfferKind = Literal["rule", "campaign", "outreach"]  # outreach: a member offer (quote.py)
 HOLDOUT = "holdout"
 DEFAULT_PRIORITY = 100
 

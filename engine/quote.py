@@ -25,7 +25,7 @@ from engine.calendar import expiry_on, local_date, pending_until_day, zone
 from engine.earning import Earned, Rates, apply_caps, base_points, bonus_ratio, cap_limit
 from engine.errors import InputError, RedemptionError
 from engine.facts import build_facts
-from engine.model import Line, Member, Transaction
+from engine.model import Line, Member, MemberOffer, Transaction
 from engine.money import Currency, allocate, currency, from_minor, to_minor
 from engine.offers import (
     Applied,
@@ -361,6 +361,8 @@ class Evaluator:
             trying=self._trials(try_campaigns),
             member_id=member.id,
         )
+        if member.offers:
+            applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
         earned = self._earn(member, applied, states, trace)
@@ -425,7 +427,7 @@ class Evaluator:
         messages = []
         for entry in applied:
             source = entry.offer.source
-            for effect in self._effects[entry.offer.condition_id].sale:
+            for effect in self._effects_of(entry.offer).sale:
                 if isinstance(effect, _Message):
                     messages.append(effect.text)
                 elif isinstance(effect, _Discount):
@@ -442,6 +444,11 @@ class Evaluator:
                         )
                     )
         return messages
+
+    def _effects_of(self, offer: Offer) -> _Effects:
+        """An offer's compiled effects; a member offer's are compiled for its sale only."""
+        effects = self._effects.get(offer.condition_id)
+        return effects if effects is not None else _compile_effects(offer, self.currency)
 
     # --- redemption --------------------------------------------------------------------
 
@@ -558,7 +565,7 @@ class Evaluator:
                 )
             )
         for entry in applied:
-            effects = self._effects[entry.offer.condition_id].points
+            effects = self._effects_of(entry.offer).points
             if effects:
                 _bonuses(entry, effects, earned, trace)
         apply_caps(earned, cap_limit(self.document["earn"], member.earned_in_period))
@@ -588,6 +595,47 @@ class Evaluator:
 
     def _money(self, minor: int) -> str:
         return f"{from_minor(minor, self.currency)} {self.currency.code}"
+
+
+# --- member offers (outreach entitlements) -----------------------------------------------
+
+
+def _with_member_offers(
+    held: Sequence[MemberOffer],
+    applied: list[Applied],
+    skipped: list[Skipped],
+    states: Sequence[LineState],
+    at: datetime,
+) -> tuple[list[Applied], list[Skipped]]:
+    """Add the member's outreach offers after rules and campaigns: each applies once to a sale
+    inside its window while uses are left and, with ``on``, when a basket line matches it.
+    They combine with everything (an exclusive rule is about rules). A member holding two
+    offers of one trigger (two occasions) gets one per sale: the first to end."""
+    applied, skipped = list(applied), list(skipped)
+    triggers_used: set[str] = set()
+    for entitlement in sorted(held, key=lambda o: (o.valid_until, o.id)):
+        offer = Offer(
+            kind="outreach",
+            id=entitlement.trigger,
+            name=entitlement.name,
+            condition_id=f"outreach:{entitlement.id}",
+            when={},
+            effects=(*entitlement.effects, {"message": f"Offer used: {entitlement.name}"}),
+        )
+        selector = _compile_selector(entitlement.on) if entitlement.on else None
+        lines = tuple(s.index for s in states if selector is None or selector(s.line))
+        if not entitlement.live(at):
+            skipped.append(Skipped(offer, "outside its window or used up"))
+        elif entitlement.trigger in triggers_used:
+            skipped.append(Skipped(offer, "another offer of this trigger applies to this sale"))
+        elif selector is not None and not lines:
+            skipped.append(Skipped(offer, f"no basket line matches {dict(entitlement.on or {})}"))
+        else:
+            until = entitlement.valid_until.isoformat()
+            reason = f"granted by outreach '{entitlement.trigger}', valid until {until}"
+            applied.append(Applied(offer, lines if selector else (), reason))
+            triggers_used.add(entitlement.trigger)
+    return applied, skipped
 
 
 # --- compiling the plan ------------------------------------------------------------------

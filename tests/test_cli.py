@@ -152,3 +152,106 @@ def test_a_broken_copy_of_an_example_exits_1_with_a_record_at_the_right_line(
         assert record["line"] == expected_line
     else:
         assert record["line"] > len(example.read_text(encoding="utf-8").splitlines())
+
+
+# --- a --database that names no ledger ---------------------------------------------------
+
+COFFEE = "rules/coffee-shop/programme.yaml"
+RECOMMENDED = "rules/recommended/programme.yaml"
+CAMPAIGN = "reactivate-near-critical-point"
+READING_COMMANDS = [
+    ["keys", "list"],
+    ["keys", "create", "--role", "pos"],
+    ["keys", "revoke", "abc"],
+    ["ledger", "check"],
+    ["ledger", "expire", "--programme", COFFEE],
+    ["ledger", "release-pending", "--programme", COFFEE],
+    ["ledger", "tier-review", "--programme", COFFEE, "--period-end", "2026-12-31"],
+    ["ledger", "expire-inactive", "--programme", COFFEE],
+    ["ledger", "import-members", COFFEE, "--programme", COFFEE],
+    ["ledger", "import-transactions", COFFEE, "--programme", COFFEE],
+    ["outreach", "run"],
+    ["outreach", "list", "--programme", "coffee-shop"],
+    ["outreach", "export", "--programme", "coffee-shop", "--channel", "sms"],
+    ["outreach", "deliver", "--url", "http://127.0.0.1:9/"],
+    ["analyze", "critical-point", RECOMMENDED],
+    ["campaign", "preview", RECOMMENDED, CAMPAIGN],
+    ["campaign", "launch", RECOMMENDED, CAMPAIGN],
+    ["demo", "generate", "--members", "10"],
+]
+
+
+@pytest.mark.parametrize("args", READING_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_mistyped_sqlite_ledger_is_refused_and_not_created(args, tmp_path: Path):
+    typo = tmp_path / "var" / "loyalty.sqlit"
+    result = CliRunner().invoke(main, [*args, "--database", f"sqlite:///{typo}"])
+    assert result.exit_code == 2, result.output
+    assert f"no ledger at {typo}: the file does not exist" in result.output
+    assert "loyalty ledger init" in result.output and "Traceback" not in result.output
+    assert not typo.exists() and not typo.parent.exists()
+
+
+def test_ledger_init_creates_the_ledger_the_other_commands_then_open(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'var' / 'loyalty.sqlite'}"
+    created = CliRunner().invoke(main, ["ledger", "init", "--database", url])
+    assert created.exit_code == 0 and "created the ledger" in created.output
+    assert (tmp_path / "var" / "loyalty.sqlite").exists()
+    again = CliRunner().invoke(main, ["ledger", "init", "--database", url])
+    assert again.exit_code == 0 and "updated the ledger" in again.output
+    checked = CliRunner().invoke(main, ["ledger", "check", "--database", url])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_serve_still_creates_a_new_ledger(tmp_path: Path, monkeypatch):
+    from api import cli as api_cli
+
+    started = []
+    monkeypatch.setattr(api_cli._Gunicorn, "run", lambda self: started.append(True))
+    database = tmp_path / "var" / "loyalty.sqlite"
+    result = CliRunner().invoke(main, ["serve", "--database", f"sqlite:///{database}"])
+    assert result.exit_code == 0, result.output
+    assert database.exists() and started == [True]
+
+
+# --- make serve ------------------------------------------------------------------------------
+
+
+def test_make_serve_honours_port_and_host_and_creates_a_fresh_ledger(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests.api.test_server import free_port
+
+    port = free_port()
+    database = tmp_path / "var" / "loyalty.sqlite"  # as on a fresh machine: no folder yet
+    env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{database}"}
+    # -o: the venv is installed; never reinstall it from inside a test.
+    command = ["make", "-s", "-o", ".venv/.installed-stamp", "serve", f"PORT={port}"]
+    command.append("HOST=127.0.0.1")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make, loyalty and gunicorn: one group to stop
+        )
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while answer is None and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    answer = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert answer == 200
+        assert database.exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

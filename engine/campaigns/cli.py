@@ -28,7 +28,8 @@ from engine.campaigns import report as reporting
 from engine.campaigns.model import Context
 from engine.campaigns.targeting import Preview, preview
 from engine.errors import LoyaltyError, ProblemsError
-from engine.ledger.db import DEFAULT_URL, open_database
+from engine.ledger.cli import database_option
+from engine.ledger.db import open_database
 from engine.policy.loader import load_programme
 
 EXIT_INVALID = 1
@@ -38,9 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _database(function: F) -> F:
-    return click.option(
-        "--database", envvar="LOYALTY_DATABASE_URL", default=DEFAULT_URL, show_default=True
-    )(function)
+    return database_option(function)
 
 
 def _format(function: F) -> F:
@@ -75,7 +74,7 @@ def _session(programme: str, database: str) -> Iterator[tuple[Context, Engine]]:
     engine: Engine | None = None
     try:
         context = Context.of(load_programme(programme).document)
-        engine = open_database(database)
+        engine = open_database(database, create=False)
         yield context, engine
     except LoyaltyError as exc:
         _fail(exc)

@@ -23,7 +23,13 @@ from engine.calendar import start_of_day
 from engine.errors import LoyaltyError, ProblemsError
 from engine.ledger import importer, jobs
 from engine.ledger.check import check as check_ledger
-from engine.ledger.db import DEFAULT_URL, open_database
+from engine.ledger.db import (
+    DEFAULT_URL,
+    MissingLedger,
+    normalise_url,
+    open_database,
+    sqlite_file,
+)
 from engine.ledger.importer import ImportReport, import_members, import_transactions
 from engine.policy.loader import load_programme
 from engine.quote import Evaluator
@@ -62,12 +68,26 @@ class When(click.ParamType):
 
 WHEN = When()
 
+
+def existing_ledger(_ctx: click.Context, _param: click.Parameter, url: str) -> str:
+    """An ``--database`` callback: a SQLite file that does not exist is a usage error (exit
+    2), so a typo never starts a new, empty ledger. Only ``serve`` and ``ledger init`` create."""
+    try:
+        normalise_url(url, create=False)
+    except MissingLedger as exc:
+        raise click.BadParameter(str(exc), param_hint="'--database'") from None
+    except ArgumentError:
+        pass  # an invalid URL: the command reports it as the database failing to open
+    return url
+
+
 database_option = click.option(
     "--database",
     envvar="LOYALTY_DATABASE_URL",
     default=DEFAULT_URL,
     show_default=True,
-    help="the ledger's database URL (env LOYALTY_DATABASE_URL)",
+    callback=existing_ledger,
+    help="the ledger's database URL (env LOYALTY_DATABASE_URL); it must exist",
 )
 programme_option = click.option(
     "--programme",
@@ -116,7 +136,7 @@ def _render(problem: Any) -> str:
 
 @contextmanager
 def _database(url: str) -> Iterator[Engine]:
-    engine = open_database(url)
+    engine = open_database(url, create=False)
     try:
         yield engine
     finally:
@@ -149,6 +169,24 @@ def _progress(label: str) -> Iterator[jobs.Progress]:
 @click.group("ledger")
 def ledger() -> None:
     """The member ledger: consistency check, batch jobs and CSV imports."""
+
+
+@ledger.command()
+@click.option(
+    "--database",
+    envvar="LOYALTY_DATABASE_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="the ledger's database URL (env LOYALTY_DATABASE_URL); created if missing",
+)
+@_guarded
+def init(database: str) -> None:
+    """Create the ledger (or bring an existing one's schema up to date)."""
+    path = sqlite_file(database)
+    existed = path is None or path.exists()
+    open_database(database, create=True).dispose()
+    where = str(path) if path is not None else "the database"
+    click.echo(f"{'updated' if existed else 'created'} the ledger at {where}")
 
 
 @ledger.command()

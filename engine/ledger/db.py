@@ -16,23 +16,53 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from engine.errors import LoyaltyError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///var/loyalty.sqlite"
 
 
-def normalise_url(url: str) -> str:
-    """``postgresql://`` means psycopg 3 here; SQLite paths get their folder created."""
+class MissingLedger(LoyaltyError):
+    """A SQLite ledger file that does not exist, opened by a command that must not create one."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for PostgreSQL, in-memory or URI-style SQLite)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    if parsed.database in (None, "", ":memory:") or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
+
+
+def normalise_url(url: str, *, create: bool = True) -> str:
+    """``postgresql://`` means psycopg 3 here. A SQLite file that does not exist gets its
+    folder created, or, with ``create=False``, is refused with ``MissingLedger``: a typo in
+    ``--database`` must not silently start a new, empty ledger."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        if not create:
+            raise MissingLedger(
+                f"no ledger at {path}: the file does not exist. Check --database, or create "
+                f"one with: loyalty ledger init --database {url}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
     return parsed.render_as_string(hide_password=False)
 
 
-def open_database(url: str = DEFAULT_URL, *, migrate: bool = True, **options: Any) -> Engine:
-    """An Engine for ``url``, with the schema brought up to date unless ``migrate`` is False."""
-    url = normalise_url(url)
+def open_database(
+    url: str = DEFAULT_URL, *, migrate: bool = True, create: bool = True, **options: Any
+) -> Engine:
+    """An Engine for ``url``, with the schema brought up to date unless ``migrate`` is False.
+
+    ``create=False`` refuses a SQLite file that does not exist (``MissingLedger``): every
+    command but ``serve`` and ``ledger init`` opens the ledger that way.
+    """
+    url = normalise_url(url, create=create)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         _serialise_sqlite_writers(engine)

@@ -16,7 +16,7 @@ it touches a member's lots, so a till never sees half a batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -66,8 +66,8 @@ INACTIVE = "expired: no purchase or redemption for {months} months"
 
 @dataclass(frozen=True)
 class Expired:
-    """What an expiry job took: lots emptied, points lapsed, members touched (``expire_lots``
-    counts a member once per batch of lots)."""
+    """What an expiry job took: lots emptied, points lapsed, distinct members touched over
+    the whole run (a member whose lots fall in several batches counts once)."""
 
     lots: int = 0
     points: int = 0
@@ -142,13 +142,17 @@ def expire_lots(
     progress(0, total)
     if not total:
         return done
+    # Batches are lot ranges and one member's lots can fall in several: the members are
+    # counted as a set of ids over the run (a few MB for a million members), not per batch.
+    owners: set[str] = set()
     for start in range(low, high + 1, batch_size):
         due = and_(base, lots.c.id.between(start, start + batch_size - 1))
         with engine.begin() as conn:
             _lock_members(conn, programme, select(lots.c.member_id).where(due))
+            owners.update(conn.execute(select(lots.c.member_id).where(due).distinct()).scalars())
             done += _lapse(conn, programme, due, lots.c.expires_at, LOT_EXPIRED, now)
         progress(min(done.lots, total), total)
-    return done
+    return replace(done, members=len(owners))
 
 
 def inactivity_cutoff(as_of: datetime, months: int, tz: Any) -> datetime:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
+from engine.ledger.offers import use_member_offers
 from engine.ledger.state import Needs, current_period_start, period_starts
 from engine.ledger.tables import (
     journal,
@@ -58,6 +59,7 @@ def post_quote(
                 reverted=False,
             )
         )
+    use_member_offers(conn, programme, member_id, quote, at)
     today = local_date(at, evaluator.tz)
     values: dict[str, Any] = {
         "balance": balance,

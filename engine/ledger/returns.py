@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from engine.errors import InputError, UnknownTransaction
+from engine.ledger.offers import give_back_uses
 from engine.ledger.postings import change_tier, journal_entry
 from engine.ledger.state import member_row
 from engine.ledger.tables import lots, members, offer_uses, returned_lines, transactions
@@ -408,6 +409,7 @@ def settle(
     tier = reconsider_tier(conn, evaluator, sale, spend, today, at)
     if plan.complete:
         revert_offer_uses(conn, sale["programme"], sale["id"])
+        give_back_uses(conn, sale["programme"], sale["id"])  # outreach offers it used
     record_lines(conn, sale["programme"], sale["id"], plan.counts, plan.left, plan.sold)
     return Settled(balance, debt, money_points, money_for_points(evaluator, money_points), tier)
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, and_, case, func, or_, select
 
 from engine.calendar import local_date, period_bounds
 from engine.errors import UnknownMember
+from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
     campaign_assignments,
     lots,
@@ -57,6 +58,7 @@ class Needs:
     usage: bool  # some rule or campaign has a per-member limit
     period_points: bool  # earning has a per-period cap
     campaigns: bool  # some campaign is a downpour (assigned groups)
+    member_offers: bool = False  # some outreach trigger grants offers
 
     @classmethod
     def of(cls, programme: Mapping[str, Any]) -> Needs:
@@ -65,6 +67,7 @@ class Needs:
             usage=any("limit" in offer for offer in offers),
             period_points="per_period" in programme["earn"].get("caps", {}),
             campaigns=any(c["kind"] == "downpour" for c in programme.get("campaigns", [])),
+            member_offers=any("grants" in t for t in programme.get("outreach", [])),
         )
 
 
@@ -94,6 +97,7 @@ def load_member(
         last_purchase_at=row["last_purchase_at"],
         campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
+        offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
     )
 
 

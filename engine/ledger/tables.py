@@ -287,3 +287,36 @@ programme_generation = Table(
     Column("generation", BigInteger, nullable=False),
     Column("changed_at", Moment(), nullable=False),
 )
+
+# An entitlement an outreach message promised ("50 bonus points on your next coffee this
+# week"): created with its task, applied by the member's quotes within its window while
+# uses are left, and used up by committed sales (engine/ledger/offers.py).
+member_offers = Table(
+    "member_offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("trigger_id", String(64), nullable=False),  # the outreach trigger that granted it
+    Column("task_id", Integer, nullable=False),  # the outreach task that carried the promise
+    Column("effect", JSON, nullable=False),  # {"name", "offer": [effects], "on": selector}
+    Column("valid_from", Moment(), nullable=False),
+    Column("valid_until", Moment(), nullable=False),
+    Column("uses", Integer, nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Column("created_at", Moment(), nullable=False),
+    UniqueConstraint("task_id"),
+    Index("ix_member_offers_member", "programme", "member_id"),
+)
+
+# Which sale used a member offer: a return of the whole sale gives the use back.
+member_offer_uses = Table(
+    "member_offer_uses",
+    metadata,
+    Column("offer_id", Integer, primary_key=True),
+    Column("transaction_id", ID, primary_key=True),
+    Column("programme", String(64), nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("returned", Boolean, nullable=False, default=False),
+    Index("ix_member_offer_uses_sale", "programme", "transaction_id"),
+)

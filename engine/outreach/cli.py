@@ -13,7 +13,8 @@ import click
 from sqlalchemy import Engine
 
 from engine.errors import LoyaltyError
-from engine.ledger.db import DEFAULT_URL, open_database
+from engine.ledger.cli import database_option
+from engine.ledger.db import open_database
 from engine.outreach.run import RunReport, run_outreach, today_for
 from engine.outreach.tasks import STATUSES, Filters, export_csv, list_tasks
 from engine.outreach.webhook import Retry, deliver
@@ -23,9 +24,6 @@ from engine.registry import Registry
 CHANNELS = ("sms", "email", "call", "app_push", "wechat")
 EXIT_INVALID = 1
 
-database_option = click.option(
-    "--database", envvar="LOYALTY_DATABASE_URL", default=DEFAULT_URL, show_default=True
-)
 rules_option = click.option(
     "--rules",
     envvar="LOYALTY_RULES",
@@ -55,7 +53,7 @@ def _programmes(rules: str, only: tuple[str, ...]) -> list[Evaluator]:
 
 @contextmanager
 def _database(url: str) -> Iterator[Engine]:
-    engine = open_database(url)
+    engine = open_database(url, create=False)
     try:
         yield engine
     except LoyaltyError as error:
@@ -113,8 +111,10 @@ class _Null:
 
 def _summary(report: RunReport) -> str:
     parts = ", ".join(f"{trigger} {n}" for trigger, n in report.created.items()) or "no triggers"
+    granted = sum(report.granted.values())
+    offers = f"; {granted} offer(s) granted" if report.granted else ""
     return (
-        f"{report.programme} {report.date}: {report.total} new task(s) ({parts}); "
+        f"{report.programme} {report.date}: {report.total} new task(s) ({parts}){offers}; "
         f"{report.rendered} rendered, {report.failed} failed, {report.seconds:.2f} s"
     )
 

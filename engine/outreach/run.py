@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from engine.calendar import local_date
-from engine.outreach.render import render_new
+from engine.outreach.grants import Grant, grant_offers
+from engine.outreach.render import Setup, describe_offer, render_new
 from engine.outreach.sql import Sql
 from engine.outreach.triggers import Scope, build
 from engine.quote import Evaluator
@@ -22,11 +23,13 @@ WORK_MEM = "64MB"
 
 @dataclass
 class RunReport:
-    """What a run created: new tasks per trigger, messages rendered and failed, time taken."""
+    """What a run created: new tasks per trigger, member offers granted with them (triggers
+    with ``grants``), messages rendered and failed, time taken."""
 
     programme: str
     date: date
     created: dict[str, int] = field(default_factory=dict)
+    granted: dict[str, int] = field(default_factory=dict)
     rendered: int = 0
     failed: int = 0
     seconds: float = 0.0
@@ -40,6 +43,7 @@ class RunReport:
             "programme": self.programme,
             "date": self.date.isoformat(),
             "created": self.created,
+            "granted": self.granted,
             "rendered": self.rendered,
             "failed": self.failed,
             "seconds": round(self.seconds, 3),
@@ -76,10 +80,16 @@ def run_outreach(
     now = now or datetime.now(UTC)
     scope = scope_for(engine, evaluator, on, now)
     report = RunReport(evaluator.programme.id, on)
+    setup = Setup.of(evaluator)
     for trigger in evaluator.document.get("outreach", []):
         statement = build(scope, trigger)
-        created = 0 if statement is None else _insert(engine, statement)
+        grant = Grant.of(trigger, describe_offer(setup, trigger.get("offer", [])))
+        created, granted = (
+            (0, 0) if statement is None else _insert(engine, statement, scope, trigger, grant)
+        )
         report.created[trigger["id"]] = created
+        if grant is not None:
+            report.granted[trigger["id"]] = granted
         if progress:
             progress(trigger["id"])
     rendered = render_new(engine, evaluator, now=now)
@@ -90,12 +100,18 @@ def run_outreach(
     return report
 
 
-def _insert(engine: Engine, statement: Any) -> int:
-    """Run one trigger's INSERT in its own transaction; the number of tasks it created."""
+def _insert(
+    engine: Engine, statement: Any, scope: Scope, trigger: Any, grant: Grant | None
+) -> tuple[int, int]:
+    """Run one trigger's INSERT in its own transaction; the tasks and offers it created.
+
+    A trigger that grants an offer writes its members' offers in the same transaction.
+    """
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # sorts and hashes of a big run stay in memory
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
         created = conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
         if created < 0:  # sqlite3 counts no rows for a statement that starts with WITH
             created = conn.exec_driver_sql("SELECT changes()").scalar_one()
-    return int(created)
+        granted = grant_offers(conn, scope, trigger, grant) if grant is not None else 0
+    return int(created), granted

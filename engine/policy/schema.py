@@ -22,7 +22,18 @@ from referencing import Registry, Resource
 
 from engine.policy.problems import Path, Problem
 
-SCHEMA_DIR = FsPath(__file__).resolve().parents[2] / "schemas"
+
+def _schema_dir() -> FsPath:
+    """``engine/schemas/`` in an installed wheel (copied there by setup.py), else the
+    checkout's ``schemas/``. The installed copy comes first: beside an installed package,
+    ``../../schemas`` is site-packages and could hold anything."""
+    packaged = FsPath(__file__).resolve().parents[1] / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return FsPath(__file__).resolve().parents[2] / "schemas"
+
+
+SCHEMA_DIR = _schema_dir()
 BASE_URI = "https://loyalty-rules.dev/schemas/"
 YAML_BOOLEAN_WORDS = {"yes", "no", "on", "off", "y", "n"}
 

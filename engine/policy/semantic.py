@@ -425,6 +425,26 @@ def check_outreach(doc: Document) -> Iterator[Problem]:
             yield Problem("a near_upgrade trigger needs tiers", ("outreach", index, "trigger"))
 
 
+def check_outreach_grants(doc: Document) -> Iterator[Problem]:
+    """A granted offer needs effects, and an id of its own: the till records its uses by id."""
+    offer_ids = {item["id"] for section in ("rules", "campaigns") for item in doc.get(section, [])}
+    for index, trigger in enumerate(doc.get("outreach", [])):
+        if "grants" not in trigger:
+            continue
+        if not [e for e in trigger.get("offer", []) if "message" not in e]:
+            yield Problem(
+                "a trigger that grants an offer needs an 'offer' that gives something",
+                ("outreach", index, "grants"),
+                hint="e.g. offer: [{bonus_points: 50}]",
+            )
+        if trigger["id"] in offer_ids:
+            yield Problem(
+                f"id '{trigger['id']}' is also a rule or campaign id",
+                ("outreach", index, "id"),
+                hint="a trigger that grants offers needs an id no rule or campaign uses",
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     check_currency_and_timezone,
     check_tier_levels,
@@ -439,5 +459,6 @@ CHECKS: tuple[Check, ...] = (
     check_earn,
     check_campaigns,
     check_outreach,
+    check_outreach_grants,
     template_problems,
 )

@@ -110,8 +110,14 @@ def _next_visit_rules(doc: Document) -> Iterator[Evidence]:
 
 
 def _win_back_outreach(doc: Document) -> Iterator[Evidence]:
+    # Only an offer the till honours counts: a message that promises one without ``grants``
+    # is a promise nobody keeps, not an incentive.
     for index, trigger in enumerate(doc.get("outreach", [])):
-        if trigger["trigger"] in NEXT_VISIT_TRIGGERS and trigger.get("offer"):
+        if (
+            trigger["trigger"] in NEXT_VISIT_TRIGGERS
+            and trigger.get("offer")
+            and "grants" in trigger
+        ):
             yield _found(
                 f"{trigger['trigger']} outreach '{trigger['id']}' with an offer for the next visit",
                 "outreach",

@@ -8,6 +8,7 @@ import json
 from click.testing import CliRunner
 
 from engine.campaigns.cli import analyze, campaign, demo
+from engine.ledger.db import open_database
 from tests.campaigns.conftest import CAMPAIGN, RECOMMENDED
 
 
@@ -20,6 +21,7 @@ def test_the_whole_campaign_from_the_command_line(tmp_path):
         assert result.exit_code == 0, result.output
         return result.stdout
 
+    open_database(env["LOYALTY_DATABASE_URL"]).dispose()  # loyalty ledger init
     run(demo, "generate", "--members", "3000", "--until", "2026-04-12")
     found = json.loads(
         run(
@@ -85,5 +87,6 @@ def test_the_whole_campaign_from_the_command_line(tmp_path):
 
 def test_an_unknown_campaign_exits_1(tmp_path):
     env = {"LOYALTY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}"}
+    open_database(env["LOYALTY_DATABASE_URL"]).dispose()
     result = CliRunner().invoke(campaign, ["preview", RECOMMENDED, "nope"], env=env)
     assert result.exit_code == 1 and "no campaign 'nope'" in result.stderr

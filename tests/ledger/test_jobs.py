@@ -573,3 +573,10 @@ def test_a_killed_inactivity_sweep_resumes(database, coffee):
 def test_without_an_inactivity_rule_nothing_lapses(database, coffee):
     seed_lots(database, SHOP, 2, 1, None)
     assert jobs.expire_inactive(database, coffee, NOW) == jobs.Expired()
+
+
+def test_a_member_whose_lots_span_batches_is_counted_once(database):
+    seed_lots(database, SHOP, 10, 3, NOW - timedelta(days=1))  # lots 1-3 are m000's, 4-6 m001's…
+    done = jobs.expire_lots(database, SHOP, NOW, batch_size=7)  # m002, m004… straddle batches
+    assert done == jobs.Expired(lots=30, points=300, members=10)
+    assert check(database) == []

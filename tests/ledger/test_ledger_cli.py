@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from engine.ledger.cli import ledger
 from engine.ledger.tables import lots, members
 from tests.ledger.conftest import BEANS, sale
+from tests.ledger.test_jobs import seed_lots
 
 COFFEE = "rules/coffee-shop/programme.yaml"
 RECOMMENDED = "rules/recommended/programme.yaml"
@@ -55,6 +56,16 @@ def test_expire_lapses_lots_and_reports_the_totals(url, ledger, database):
     assert run("check", "--database", url).exit_code == 0
     again = run("expire", "--programme", COFFEE, "--database", url, "--as-of", "2027-12-01")
     assert "expired 0 points" in again.stdout
+
+
+def test_expire_reports_each_member_once_when_their_lots_span_batches(url, database):
+    seed_lots(database, SHOP, 10, 3, datetime(2027, 1, 1, tzinfo=UTC))
+    result = run(
+        "expire", "--programme", COFFEE, "--database", url, "--as-of", "2027-12-01",
+        "--batch-size", 7,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "expired 300 points in 30 lots of 10 members" in result.stdout
 
 
 def test_release_pending_counts(url):
@@ -152,18 +163,18 @@ def test_imports_report_rejected_rows_and_exit_1_after_importing_the_good_ones(
         ["frobnicate"],
     ],
 )
-def test_usage_errors_exit_2(args, tmp_path):
-    result = run(*args, "--database", f"sqlite:///{tmp_path / 'x.sqlite'}")
+def test_usage_errors_exit_2(args, url):
+    result = run(*args, "--database", url)
     assert result.exit_code == 2, result.output
 
 
-def test_a_naive_time_is_a_usage_error(tmp_path):
+def test_a_naive_time_is_a_usage_error(url):
     result = run(
         "expire",
         "--programme",
         COFFEE,
         "--database",
-        f"sqlite:///{tmp_path / 'x.sqlite'}",
+        url,
         "--as-of",
         "2027-01-01T00:00:00",
     )
@@ -183,10 +194,10 @@ def test_a_database_that_cannot_be_opened_is_one_clear_error(database, message):
     assert result.stderr.startswith(message) and "Traceback" not in result.output
 
 
-def test_an_invalid_programme_is_reported_with_its_problems(tmp_path):
+def test_an_invalid_programme_is_reported_with_its_problems(tmp_path, url):
     bad = tmp_path / "programme.yaml"
     bad.write_text("programme:\n  id: x\n", encoding="utf-8")
-    result = run("expire", "--programme", bad, "--database", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    result = run("expire", "--programme", bad, "--database", url)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and "Traceback" not in result.output
 
@@ -197,13 +208,14 @@ def test_the_group_plugs_into_the_main_command(tmp_path):
         pass
 
     main.add_command(ledger)
-    result = CliRunner().invoke(
-        main, ["ledger", "check", "--database", f"sqlite:///{tmp_path / 'x.sqlite'}"]
-    )
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    assert CliRunner().invoke(main, ["ledger", "init", "--database", url]).exit_code == 0
+    result = CliRunner().invoke(main, ["ledger", "check", "--database", url])
     assert result.exit_code == 0 and "consistent" in result.output
 
 
 def test_the_database_defaults_to_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LOYALTY_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
-    assert run("check").exit_code == 0
+    assert run("init").exit_code == 0
     assert (tmp_path / "env.sqlite").exists()
+    assert run("check").exit_code == 0

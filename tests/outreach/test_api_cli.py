@@ -129,7 +129,7 @@ def test_the_cli_runs_lists_and_exports(database_url, database):
     assert len(tasks(database)) == 1
 
 
-def test_the_cli_refuses_an_unknown_programme(database_url):
+def test_the_cli_refuses_an_unknown_programme(database_url, database):
     result = CliRunner().invoke(
         outreach, ["run", "--programme", "nope", "--database", database_url]
     )

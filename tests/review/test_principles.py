@@ -92,9 +92,10 @@ def test_only_first_level_benefits_welcome_a_new_member():
             channel: sms
             template: We miss you
             offer: [{bonus_points: 100}]
+            grants: {valid_days: 7}
         """,
     ],
-    ids=["catalogue", "next-visit rule", "lapse outreach with an offer"],
+    ids=["catalogue", "next-visit rule", "lapse outreach granting an offer"],
 )
 def test_repurchase_incentive_is_met_by_a_catalogue_or_next_visit_offers(section: str):
     text = proposal(section)
@@ -138,9 +139,23 @@ def test_a_catalogue_is_pointed_at_its_line():
             template: Happy birthday
             offer: [{bonus_points: 100}]
         """,
+        """
+        outreach:
+          - id: lapse
+            trigger: lapse
+            cycle_days: 14
+            channel: sms
+            template: We miss you, 100 bonus points on your next visit
+            offer: [{bonus_points: 100}]
+        """,
         BURN,
     ],
-    ids=["one-off sign-up gift", "birthday gift", "plain burn value"],
+    ids=[
+        "one-off sign-up gift",
+        "birthday gift",
+        "lapse outreach promising an offer the till does not honour",
+        "plain burn value",
+    ],
 )
 def test_repurchase_incentive_is_not_met_by_one_off_gifts(section: str):
     assert status(proposal(section), "repurchase_incentive") == "not_met"
