@@ -24,6 +24,7 @@ from engine.ledger.tables import (
     members,
     offer_uses,
     period_points,
+    sale_attributions,
     tier_history,
     transactions,
 )
@@ -58,6 +59,13 @@ def post_quote(
                 reverted=False,
             )
         )
+    conn.execute(
+        insert(sale_attributions).values(
+            programme=programme,
+            sale_id=quote.transaction_id,
+            attribution=evaluator.attribution(quote),
+        )
+    )
     today = local_date(at, evaluator.tz)
     values: dict[str, Any] = {
         "balance": balance,

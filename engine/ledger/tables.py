@@ -247,3 +247,12 @@ outreach_tasks = Table(
     UniqueConstraint("programme", "trigger_id", "member_id", "cycle"),
     Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
+
+# What each line of a sale earned (``engine.attribution``): what its returns reverse.
+sale_attributions = Table(
+    "sale_attributions",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("attribution", JSON, nullable=False),
+)
