@@ -225,7 +225,12 @@ def change_tier(
     tiers = evaluator.document.get("tiers", {})
     rule = tiers.get("status_lasts", "end_of_next_period")
     period = tiers.get("qualifying", {}).get("period", "calendar_year")
-    valid_until = status_valid_until(today, rule, period, joined=row["joined"]) if tier else None
+    through = tiers.get("status_through", "day_before")
+    valid_until = (
+        status_valid_until(today, rule, period, joined=row["joined"], through=through)
+        if tier
+        else None
+    )
     conn.execute(
         insert(tier_history).values(
             programme=row["programme"],
