@@ -62,7 +62,8 @@ def post_quote(
     conn.execute(
         insert(sale_attributions).values(
             programme=programme,
-            sale_id=quote.transaction_id,
+            transaction_id=quote.transaction_id,
+            member_id=member_id,
             attribution=evaluator.attribution(quote),
         )
     )

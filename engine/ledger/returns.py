@@ -409,7 +409,7 @@ def plan(
         "money": done.payable - now.payable,
         "complete": all(after[k] == sold[k] for k in sold),
     }
-    attribution = stored_attribution(conn, sale["programme"], sale["id"])
+    attribution = stored_attribution(conn, sale)
     if attribution is None:
         return _proportional_plan(conn, sale, (whole, done, now), common)
     quantities = Quantities(sold, before, after)
@@ -578,12 +578,34 @@ def _basket_matcher(when: str, exponent: int) -> Any:
     return build_matcher("python", "returns_basket_recheck", [condition])
 
 
-def stored_attribution(conn: Connection, programme: str, sale_id: str) -> Any:
-    return conn.execute(
-        select(sale_attributions.c.attribution).where(
-            sale_attributions.c.programme == programme, sale_attributions.c.sale_id == sale_id
+def stored_attribution(conn: Connection, sale: RowMapping) -> Any:
+    """The per-line record written with the sale, or None for a sale recorded before them.
+
+    Rows are keyed by the till's transaction id; of the member's rows under that id, the one
+    whose points and redemption add up to this sale's is the sale's own.
+    """
+    quote = sale["response"]
+    rows = conn.execute(
+        select(sale_attributions.c.attribution)
+        .where(
+            sale_attributions.c.programme == sale["programme"],
+            sale_attributions.c.transaction_id == quote["transaction_id"],
+            sale_attributions.c.member_id == sale["member_id"],
         )
-    ).scalar()
+        .order_by(sale_attributions.c.id)
+    ).scalars()
+    return next((found for found in rows if _adds_up(found, quote)), None)
+
+
+def _adds_up(attribution: Mapping[str, Any], quote: Mapping[str, Any]) -> bool:
+    lines = attribution["lines"]
+    earned = sum(sum(r["points"].values()) for r in lines)
+    earned += sum(item["points"] for item in attribution["basket"])
+    return (
+        [r["id"] for r in lines] == [line["id"] for line in quote["lines"]]
+        and earned == quote["points"]["total"]
+        and sum(r["redeemed_points"] for r in lines) == quote["redemption"]["points"]
+    )
 
 
 def earlier_basket_clawbacks(conn: Connection, sale: RowMapping) -> dict[str, int]:

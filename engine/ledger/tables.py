@@ -248,11 +248,17 @@ outreach_tasks = Table(
     Index("ix_outreach_tasks_status", "programme", "status", "due"),
 )
 
-# What each line of a sale earned (``engine.attribution``): what its returns reverse.
+# What each line of a sale earned (``engine.attribution``): what its returns reverse. Keyed,
+# like lots and offer uses, by the till's transaction id, which a sale sent with its own
+# idempotency key does not share with its ``transactions`` row: a return matches the row to
+# its sale by that id, the member and the points (``engine.ledger.returns``).
 sale_attributions = Table(
     "sale_attributions",
     metadata,
-    Column("programme", String(64), primary_key=True),
-    Column("sale_id", ID, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("transaction_id", ID, nullable=False),
+    Column("member_id", ID, nullable=False),
     Column("attribution", JSON, nullable=False),
+    Index("ix_sale_attributions_transaction", "programme", "transaction_id"),
 )

@@ -22,12 +22,21 @@ def upgrade() -> None:
     # Sales recorded before this table have no row: their returns stay proportional to money.
     op.create_table(
         "sale_attributions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("programme", sa.String(length=64), nullable=False),
-        sa.Column("sale_id", sa.String(length=128), nullable=False),
+        sa.Column("transaction_id", sa.String(length=128), nullable=False),
+        sa.Column("member_id", sa.String(length=128), nullable=False),
         sa.Column("attribution", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("programme", "sale_id", name=op.f("pk_sale_attributions")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sale_attributions")),
+    )
+    op.create_index(
+        "ix_sale_attributions_transaction",
+        "sale_attributions",
+        ["programme", "transaction_id"],
+        unique=False,
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sale_attributions_transaction", table_name="sale_attributions")
     op.drop_table("sale_attributions")
