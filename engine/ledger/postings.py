@@ -60,12 +60,13 @@ def post_quote(
             )
         )
     conn.execute(
-        insert(sale_attributions).values(
-            programme=programme,
-            transaction_id=quote.transaction_id,
-            member_id=member_id,
-            attribution=evaluator.attribution(quote),
-        )
+        ATTRIBUTION_INSERT,
+        {
+            "programme": programme,
+            "transaction_id": quote.transaction_id,
+            "member_id": member_id,
+            "attribution": evaluator.attribution(quote),
+        },
     )
     today = local_date(at, evaluator.tz)
     values: dict[str, Any] = {
@@ -96,6 +97,7 @@ def post_quote(
 
 
 JOURNAL_INSERT = insert(journal)  # built once: the hottest statement of every posting
+ATTRIBUTION_INSERT = insert(sale_attributions)  # once per sale: what its returns reverse
 
 
 def journal_entry(
