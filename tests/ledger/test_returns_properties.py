@@ -19,7 +19,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -213,10 +213,14 @@ def test_returning_every_unit_in_any_order_undoes_the_sale(
     ledger.commit_sale(programme, "m1", earlier)
     before = state(database, programme)
     lines = basket(drawn)
-    commit(ledger, programme, lines, min(redeem, before[0]))
+    sold = commit(ledger, programme, lines, min(redeem, before[0]))
+    event(f"redeemed: {bool(sold['redemption']['points'])}")
     plans = data.draw(return_plans(lines))
+    event(f"returns: {min(len(plans), 4)}{'+' if len(plans) > 4 else ''}")
     for number, units in enumerate(plans):
         back = give_back(ledger, programme, f"r{number}", units)
+        for bonus in back["basket_bonuses"]:
+            event(f"basket bonus: {bonus['decision'].split(':')[0]}")
         assert check(database) == []
         assert back["complete"] == (number == len(plans) - 1)
     assert state(database, programme) == before
