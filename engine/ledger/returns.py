@@ -543,7 +543,14 @@ def still_qualifies(
             states.append(_Priced(len(states), kept, to_minor(kept.amount, cur)))
     if not states:
         return False
-    sold = Transaction(sale["id"], sale["at"], tuple(s.line for s in states))
+    request = sale["request"]
+    sold = Transaction(
+        sale["id"],
+        sale["at"],
+        tuple(s.line for s in states),
+        store=request.get("store", ""),
+        channel=request.get("channel", ""),
+    )
     facts = build_facts(
         Member(sale["member_id"]), sold, states, at=sale["at"], tz=evaluator.tz, currency=cur
     )

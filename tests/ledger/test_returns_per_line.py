@@ -156,6 +156,34 @@ def test_a_basket_bonus_is_kept_while_the_rest_still_qualifies_by_default(tmp_pa
     assert check(database) == []
 
 
+def test_the_recheck_sees_the_sale_as_it_was_sold_store_channel_and_time(tmp_path, database):
+    rules = [
+        {
+            **SPEND_100_BONUS[0],
+            "when": {
+                "transaction": {
+                    "amount": {"gte": 100},
+                    "channel": "app",
+                    "store": "s9",
+                    "weekday": ["tue"],
+                    "hour": {"between": [11, 13]},
+                }
+            },
+        }
+    ]
+    ledger = shop(tmp_path, database, earn={"points": 1, "per": 1}, rules=rules)
+    body = sale_body(
+        "s1",
+        line("a", "A", "x", "80.00"),
+        line("b", "B", "x", "40.00", 2),
+        store="s9",
+        channel="app",
+    )
+    assert ledger.commit_sale("outdoor", "m1", body).response["points"]["total"] == 660
+    first = give_back(ledger, "outdoor", "s1", "r1", ("b", 1))  # on a Wednesday, at 10:00
+    assert first["basket_bonuses"][0]["decision"] == "kept: the remaining basket still qualifies"
+
+
 def test_a_basket_bonus_under_claw_back_goes_in_full_on_any_return(tmp_path, database):
     earn = {"points": 1, "per": 1, "on_return": {"basket_bonuses": "claw_back"}}
     ledger = shop(tmp_path, database, earn=earn, rules=SPEND_100_BONUS)
