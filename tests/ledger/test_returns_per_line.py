@@ -306,3 +306,26 @@ def test_a_sale_recorded_before_per_line_earnings_is_still_returned_by_money(tmp
     rest = give_back(ledger, "outdoor", "s1", "r2")
     assert rest["balance_after"] == 0
     assert check(database) == []
+
+
+@pytest.mark.parametrize(
+    ("metric", "after_sale", "after_first", "after_all"),
+    [("visits", 1, 1, 0), ("nights", 3, 2, 0)],
+)
+def test_other_tier_metrics_go_back_in_their_own_units(
+    tmp_path, database, metric, after_sale, after_first, after_all
+):
+    tiers = {
+        "qualifying": {"metric": metric, "period": "calendar_year"},
+        "levels": [{"id": "standard", "name": "Standard"}],
+    }
+    ledger = shop(tmp_path, database, tiers=tiers)
+    ledger.commit_sale(
+        "outdoor", "m1", sale_body("s1", line("n", "ROOM", "stay", "100.00", 3), GIFT_CARD)
+    )
+    assert member_state(database, "outdoor")[2] == after_sale
+    give_back(ledger, "outdoor", "s1", "r1", ("n", 1), ("card", 1))
+    assert member_state(database, "outdoor")[2] == after_first
+    give_back(ledger, "outdoor", "s1", "r2")
+    assert member_state(database, "outdoor")[2] == after_all
+    assert check(database) == []
