@@ -27,8 +27,8 @@ from engine.attribution import cumulative
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
 from engine.facts import build_facts
-from engine.ledger.postings import change_tier, journal_entry
-from engine.ledger.state import member_row
+from engine.ledger.postings import add_period_points, change_tier, journal_entry
+from engine.ledger.state import Needs, member_row
 from engine.ledger.tables import (
     lots,
     members,
@@ -673,6 +673,11 @@ def settle(
     if plan.complete:
         revert_offer_uses(conn, sale["programme"], sale["id"])
     release_budgets(conn, evaluator, sale["programme"], plan.budgets)
+    if plan.policy is not None and plan.claw and Needs.of(evaluator.document).period_points:
+        # The points no longer count toward the per-period caps of the days they were earned.
+        add_period_points(
+            conn, evaluator, sale["programme"], sale["member_id"], -plan.claw, sale["at"]
+        )
     record_lines(conn, sale["programme"], sale["id"], plan.counts, plan.left, plan.sold)
     return Settled(balance, debt, money_points, money_for_points(evaluator, money_points), tier)
 

@@ -329,3 +329,13 @@ def test_other_tier_metrics_go_back_in_their_own_units(
     give_back(ledger, "outdoor", "s1", "r2")
     assert member_state(database, "outdoor")[2] == after_all
     assert check(database) == []
+
+
+def test_returned_points_no_longer_count_toward_a_per_period_cap(tmp_path, database):
+    earn = {"points": 1, "per": 1, "caps": {"per_period": {"points": 100, "period": "day"}}}
+    ledger = shop(tmp_path, database, earn=earn)
+    ledger.commit_sale("outdoor", "m1", sale_body("s1", line("a", "A", "x", "80.00")))
+    give_back(ledger, "outdoor", "s1", "r1")
+    again = sale_body("s2", line("a", "A", "x", "90.00"), at="2026-11-24T15:00:00+08:00")
+    assert ledger.commit_sale("outdoor", "m1", again).response["points"]["total"] == 90
+    assert check(database) == []

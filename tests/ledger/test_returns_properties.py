@@ -4,7 +4,8 @@ For random programmes (mixed rates, exclusions, overrides, tier multipliers, cap
 and basket-level rules, a budgeted campaign, each basket-bonus policy) and random baskets:
 
 * returning every unit, in any order and any split, leaves the member's balance, debt, tier,
-  qualifying spend and the campaign budget exactly as they were before the sale;
+  qualifying spend, points counted toward per-period caps and the campaign budget exactly as
+  they were before the sale;
 * returning a line that earned nothing takes back no points for it and no qualifying spend;
 * ``ledger check`` is clean after every return.
 
@@ -21,11 +22,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.errors import RedemptionError
 from engine.ledger.check import check
-from engine.ledger.tables import campaign_budgets, members
+from engine.ledger.tables import campaign_budgets, members, period_points
 from tests.ledger.programmes import evaluator_for, ledger_on, line, sale_body
 
 CATEGORIES = ("food", "gear", "gift_card", "books")
@@ -84,8 +85,14 @@ def programmes(draw: st.DrawFn) -> dict[str, Any]:
         "overrides": draw(st.lists(overrides, max_size=2)),
         "multipliers": {"standard": draw(st.sampled_from([1, 1.5, 2])), "gold": 2},
     }
+    caps: dict[str, Any] = {}
     if draw(st.booleans()):
-        earn["caps"] = {"per_transaction": draw(st.integers(50, 5000))}
+        caps["per_transaction"] = draw(st.integers(50, 5000))
+    if draw(st.booleans()):
+        period = draw(st.sampled_from(["day", "week", "month", "year"]))
+        caps["per_period"] = {"points": draw(st.integers(50, 5000)), "period": period}
+    if caps:
+        earn["caps"] = caps
     policy = draw(st.sampled_from([None, "keep_while_qualifies", "claw_back", "prorate"]))
     if policy:
         earn["on_return"] = {"basket_bonuses": policy}
@@ -165,8 +172,14 @@ def state(database, programme: str) -> tuple[Any, ...]:
                 campaign_budgets.c.programme == programme
             )
         ).first()
+        counted = conn.execute(
+            select(func.coalesce(func.sum(period_points.c.points), 0)).where(
+                period_points.c.programme == programme
+            )
+        ).scalar_one()
     spent = (budget[0], Decimal(budget[1])) if budget else (0, Decimal(0))
-    return row["balance"], row["debt"], row["tier"], Decimal(row["qualifying_spend"]), spent
+    qualifying = Decimal(row["qualifying_spend"])
+    return row["balance"], row["debt"], row["tier"], qualifying, spent, int(counted)
 
 
 def open_shop(tmp_path, database, document: dict[str, Any]):
@@ -239,7 +252,7 @@ def test_returning_a_line_that_earned_nothing_takes_nothing_back_for_it(
     card = line("card", "gift_card-1", "gift_card", "50.00")
     lines = [*basket(drawn), card]
     commit(ledger, programme, lines, 0)
-    balance, debt, tier, qualifying, spent = state(database, programme)
+    balance, debt, tier, qualifying, spent, _ = state(database, programme)
     back = give_back(ledger, programme, "r0", Counter(card=1))
     assert back["points_by_line"] == [{"line_id": "card", "quantity": 1, "points_clawed_back": 0}]
     basket_points = sum(b["points_clawed_back"] for b in back["basket_bonuses"])
