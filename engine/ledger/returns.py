@@ -1,13 +1,20 @@
 """Returns against an earlier sale, whole or by line and quantity.
 
-Points earned on the returned part are clawed back and redeemed points are
-refunded to the lots they came from (so they keep their expiry). Both use
-cumulative proportional rounding: after any series of partial returns the
-totals are what the same items returned at once would give, and a complete
-return takes back exactly what the sale earned. A clawback the sale's own
-lot cannot cover is taken from other lots, then becomes debt
-(``expiry.clawback: negative_balance``, the default) or is deducted from the
-money refunded (``deduct_money``).
+A sale records what each of its lines earned (``engine.attribution``); a return takes back,
+per returned line and quantity, exactly that: base points, rates, the tier bonus and
+line-level offer bonuses. Bonuses earned by the basket as a whole follow the programme's
+``earn.on_return.basket_bonuses`` (kept while the rest still qualifies, clawed back, or
+prorated). Redeemed points are refunded to the lots they came from (so they keep their expiry)
+in proportion to the value of the returned lines they paid for; tier progress drops by the
+returned lines' qualifying amounts; campaign budgets get back what the returned items cost.
+Everything per line is rounded on the cumulative quantity returned: after any series of
+partial returns the totals are what the same items returned at once would give, and a
+complete return takes back exactly what the sale earned. Sales recorded before per-line
+records existed are returned in proportion to money, as before.
+
+A clawback the sale's own lot cannot cover is taken from other lots, then becomes debt
+(``expiry.clawback: negative_balance``, the default) or is deducted from the money refunded
+(``deduct_money``).
 """
 
 from __future__ import annotations

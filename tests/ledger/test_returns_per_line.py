@@ -339,3 +339,30 @@ def test_returned_points_no_longer_count_toward_a_per_period_cap(tmp_path, datab
     again = sale_body("s2", line("a", "A", "x", "90.00"), at="2026-11-24T15:00:00+08:00")
     assert ledger.commit_sale("outdoor", "m1", again).response["points"]["total"] == 90
     assert check(database) == []
+
+
+def test_a_return_gives_a_campaign_back_the_discount_on_the_returned_units(tmp_path, database):
+    campaigns = [
+        {
+            "id": "tents",
+            "name": "Tents 10% off",
+            "kind": "sunshine",
+            "window": {"from": "2026-11-01", "until": "2026-12-31"},
+            "budget": {"money": 1000},
+            "offer": [{"discount": {"percent": 10, "apply_to": {"category": "camping"}}}],
+        }
+    ]
+    ledger = shop(tmp_path, database, campaigns=campaigns)
+    tents = line("tent", "TENT-2P", "camping", "800.00", 3)
+    ledger.commit_sale("outdoor", "m1", sale_body("s1", tents, GIFT_CARD))
+
+    def spent_money() -> Decimal:
+        with database.connect() as conn:
+            return Decimal(conn.execute(select(campaign_budgets.c.spent_money)).scalar_one())
+
+    assert spent_money() == Decimal("240.00")
+    give_back(ledger, "outdoor", "s1", "r1", ("tent", 1), ("card", 1))
+    assert spent_money() == Decimal("160.00")
+    give_back(ledger, "outdoor", "s1", "r2", ("tent", 2))
+    assert spent_money() == 0
+    assert check(database) == []
