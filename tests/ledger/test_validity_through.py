@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
+from engine.ledger import jobs
 from engine.ledger.tables import members
 from tests.ledger.programmes import evaluator_for, ledger_on, line, sale_body
+from tests.ledger.test_jobs import NOW, SHOP, seed_purchases, seed_spenders, state, variant
 
 TIERS = {
     "qualifying": {"metric": "spend", "period": "calendar_year"},
@@ -47,3 +49,16 @@ def test_points_and_status_last_as_the_programme_declares(
     with database.connect() as conn:
         row = conn.execute(select(members.c.tier, members.c.tier_valid_until)).one()
     assert row == ("gold", gold_until)
+
+
+@pytest.mark.parametrize(
+    ("through", "valid_until"), [(None, date(2027, 12, 30)), ("anniversary", date(2027, 12, 31))]
+)
+def test_the_tier_review_writes_status_by_the_declared_convention(
+    database, coffee, through, valid_until
+):
+    evaluator = variant(coffee, tiers={"status_through": through} if through else None)
+    seed_spenders(database, SHOP, [0], period_start=None)
+    seed_purchases(database, SHOP, [("s000", datetime(2026, 6, 1, 12), 900)])
+    jobs.tier_review(database, evaluator, date(2026, 12, 31), now=NOW)
+    assert state(database, "s000") == ("gold", date(2027, 1, 1), valid_until)
