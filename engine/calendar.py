@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar as _stdcal
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, Literal, TypedDict, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import InputError, PolicyError
@@ -29,6 +29,7 @@ __all__ = [
     "BirthdayFlags",
     "PeriodKind",
     "StatusRule",
+    "Through",
     "Weekday",
     "add_months",
     "birthday_flags",
@@ -49,6 +50,8 @@ __all__ = [
 
 PeriodKind = Literal["calendar_year", "rolling_12_months", "anniversary_year"]
 StatusRule = Literal["end_of_period", "end_of_next_period", "rolling_12_months"]
+# Whether "valid for N months" lasts through the day before the anniversary or through it.
+Through = Literal["day_before", "anniversary"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 # The expiry kinds that give each lot of points its own expiry; `inactivity` is separate.
@@ -147,12 +150,7 @@ def _anniversary(d: date, year: int) -> date:
 
 def _lot_expiry_date(earned_on: date, kind: str, rule: Any) -> date:
     if kind == "rolling":
-        if not isinstance(rule, Mapping) or len(rule) != 1 or not {"days", "months"} >= rule.keys():
-            raise PolicyError("expiry.rolling needs exactly one of days or months.")
-        if "days" in rule:
-            days = _count("expiry.rolling.days", rule["days"], minimum=1)
-            return earned_on + timedelta(days=days)
-        return add_months(earned_on, _count("expiry.rolling.months", rule["months"], minimum=1))
+        return _rolling_expiry(earned_on, rule)
     if kind == "calendar":
         years = _count("expiry.calendar.years_after", _field(rule, "years_after"), minimum=0)
         return date(earned_on.year + years, 12, 31)
@@ -161,6 +159,28 @@ def _lot_expiry_date(earned_on: date, kind: str, rule: Any) -> date:
         later = add_months(earned_on.replace(day=1), months)
         return _last_day_of_month(later.year, later.month)
     return _fixed_date(rule)
+
+
+def _rolling_expiry(earned_on: date, rule: Any) -> date:
+    """N days or months on: through that anniversary day (the default) or the day before."""
+    if (
+        not isinstance(rule, Mapping)
+        or len(rule.keys() & {"days", "months"}) != 1
+        or not {"days", "months", "through"} >= rule.keys()
+    ):
+        raise PolicyError("expiry.rolling needs exactly one of days or months.")
+    through = _through("expiry.rolling.through", rule.get("through", "anniversary"))
+    if "days" in rule:
+        last = earned_on + timedelta(days=_count("expiry.rolling.days", rule["days"], minimum=1))
+    else:
+        last = add_months(earned_on, _count("expiry.rolling.months", rule["months"], minimum=1))
+    return last - timedelta(days=1) if through == "day_before" else last
+
+
+def _through(name: str, value: Any) -> Through:
+    if value not in get_args(Through):
+        raise PolicyError(f"{name} must be one of {', '.join(get_args(Through))}, not {value!r}.")
+    return cast(Through, value)
 
 
 def _field(rule: Any, name: str) -> Any:
@@ -280,20 +300,26 @@ def status_valid_until(
     period_kind: PeriodKind,
     *,
     joined: date | None = None,
+    through: Through = "day_before",
 ) -> date:
     """The last day (inclusive) a tier earned on ``earned_on`` lasts.
 
     ``end_of_period``: to the end of the qualifying period containing ``earned_on``;
     ``end_of_next_period``: to the end of the period after it; ``rolling_12_months``: 12 months,
-    i.e. through the day before the earning date's anniversary. With a ``rolling_12_months``
-    qualifying period, "the period" is the 12 months starting on ``earned_on``.
+    i.e. through the day before the earning date's anniversary (``through: day_before``, the
+    default) or through the anniversary itself (``through: anniversary``). With a
+    ``rolling_12_months`` qualifying period, "the period" is the 12 months starting on
+    ``earned_on``.
     """
     _require_date("earned_on", earned_on)
     if rule == "rolling_12_months" or (
         period_kind == "rolling_12_months" and rule in ("end_of_period", "end_of_next_period")
     ):
         years = 2 if rule == "end_of_next_period" else 1
-        return _anniversary(earned_on, earned_on.year + years) - timedelta(days=1)
+        anniversary = _anniversary(earned_on, earned_on.year + years)
+        if _through("tiers.status_through", through) == "anniversary":
+            return anniversary
+        return anniversary - timedelta(days=1)
     if rule not in ("end_of_period", "end_of_next_period"):
         rules = ", ".join(get_args(StatusRule))
         raise PolicyError(f"status_lasts must be one of {rules}, not {rule!r}.")

@@ -21,6 +21,13 @@ from functools import lru_cache, partial
 from operator import attrgetter
 from typing import Any, Literal
 
+from engine.attribution import (
+    DEFAULT_BASKET_POLICY,
+    basket_condition,
+    is_basket_level,
+    redeemed_by_line,
+    split,
+)
 from engine.calendar import expiry_on, local_date, pending_until_day, zone
 from engine.earning import Earned, Rates, apply_caps, base_points, bonus_ratio, cap_limit
 from engine.errors import InputError, RedemptionError
@@ -37,7 +44,13 @@ from engine.offers import (
     select,
     trials,
 )
-from engine.points import Rounding, consume_lots, redemption_value, validate_redemption
+from engine.points import (
+    Rounding,
+    consume_lots,
+    redemption_value,
+    round_ratio,
+    validate_redemption,
+)
 from engine.policy.loader import Programme
 from engine.policy.problems import Problem
 from engine.rules.matching import build_matcher
@@ -317,6 +330,8 @@ class Evaluator:
         }
         self._ladder = Ladder(self.levels, self.thresholds)
         self._metric = document.get("tiers", {}).get("qualifying", {}).get("metric", "spend")
+        on_return = earn.get("on_return", {})
+        self._basket_policy = on_return.get("basket_bonuses", DEFAULT_BASKET_POLICY)
         self._pending_days = earn.get("pending_days", 0)
         # Expiry and pending dates depend only on the local day of the sale: kept per day.
         self._expiry_on = lru_cache(_DAYS_CACHED)(
@@ -572,6 +587,80 @@ class Evaluator:
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned
+
+    # --- what each line earned (the record a return reverses) ----------------------------
+
+    def attribution(self, quote: Quote) -> dict[str, Any]:
+        """Per line, exactly what it earned, paid with points and counted toward the tier;
+        basket-level bonuses apart. JSON-ready; see ``engine.attribution``."""
+        states = quote.lines
+        weight = self._rates.weight
+        basis = [
+            (s.after_discounts if self._earn_on_points_paid else s.payable)
+            * weight(s.line.category, s.line.sku)
+            for s in states
+        ]
+        if self._round_per_line:
+            base = [round_ratio(w, self._points_denominator, self._rounding) for w in basis]
+        else:
+            total = round_ratio(sum(basis), self._points_denominator, self._rounding)
+            base = split(total, basis)
+        parts: list[dict[str, int]] = [{} for _ in states]
+        earned = quote.earned
+        _attribute(parts, "base", earned.base, base)
+        multiplier = self._multipliers.get(quote.tier.tier_before)
+        if multiplier is not None:
+            _attribute(parts, "tier", earned.tier_bonus, split(multiplier.bonus(sum(base)), base))
+        basket = []
+        for entry in quote.applied:
+            effects = self._effects[entry.offer.condition_id].points
+            if not effects:
+                continue
+            offer = entry.offer
+            bonuses = earned.campaign_bonus if offer.kind == "campaign" else earned.rule_bonus
+            points = bonuses.get(offer.source, 0)
+            if is_basket_level(offer.when, offer.effects):
+                basket.append(
+                    {"source": offer.source, "points": points, "when": basket_condition(offer.when)}
+                )
+            else:
+                uncapped = _line_bonuses(effects, entry.lines, states, base)
+                _attribute(parts, offer.source, points, uncapped)
+        return {
+            "policy": self._basket_policy,
+            "lines": self._line_records(quote, parts),
+            "basket": basket,
+            "visit": 10**self.currency.exponent if self._metric == "visits" else 0,
+        }
+
+    def _line_records(self, quote: Quote, parts: list[dict[str, int]]) -> list[dict[str, Any]]:
+        states = quote.lines
+        redeemed = redeemed_by_line(quote.redeemed_points, [s.redeemed for s in states])
+        unit = 10**self.currency.exponent
+        records = []
+        for state, line_parts, points in zip(states, parts, redeemed, strict=True):
+            line = state.line
+            counted = not self._rates.excluded(line.category, line.sku)
+            if self._metric == "spend":
+                qualifying = state.payable if counted else 0
+            else:
+                qualifying = line.quantity * unit if counted and self._metric != "visits" else 0
+            campaign_money: dict[str, int] = {}
+            for source, amount in state.discounts:
+                if source.startswith("campaign:"):
+                    campaign_money[source] = campaign_money.get(source, 0) + amount
+            records.append(
+                {
+                    "id": line.id,
+                    "quantity": line.quantity,
+                    "points": line_parts,
+                    "redeemed_points": points,
+                    "qualifying": qualifying,
+                    "campaign_money": campaign_money,
+                    "value": state.after_discounts,
+                }
+            )
+        return records
 
     # --- tiers and dates ---------------------------------------------------------------
 
@@ -838,3 +927,28 @@ def _free_item(source: str, item: _FreeItem, states: list[LineState], cur: Curre
     state, value = found
     state.discount(source, value)
     return value
+
+
+def _attribute(parts: list[dict[str, int]], name: str, total: int, weights: list[int]) -> None:
+    """Give each line its share of ``total`` (by ``weights``) under ``name``."""
+    for line_parts, share in zip(parts, split(total, [abs(w) for w in weights]), strict=True):
+        if share:
+            line_parts[name] = line_parts.get(name, 0) + share
+
+
+def _line_bonuses(
+    effects: Sequence[_Multiplier | _Bonus],
+    bound: tuple[int, ...],
+    states: Sequence[LineState],
+    base: list[int],
+) -> list[int]:
+    """A line-level offer's points per line before caps: a multiplier over the lines' base
+    points, bonus points to the line(s) its condition bound."""
+    per_line = [0] * len(states)
+    for effect in effects:
+        if isinstance(effect, _Multiplier):
+            shares = split(effect.bonus(sum(base)), base)
+        else:
+            shares = split(effect.points, [1 if s.index in bound else 0 for s in states])
+        per_line = [a + b for a, b in zip(per_line, shares, strict=True)]
+    return per_line

@@ -481,6 +481,8 @@ def _check(segments: tuple[str, ...], expected: Any, quote: Mapping[str, Any]) -
     name = ".".join(segments)
     if segments == ("error",):
         return Mismatch(name, expected, "a quote", note="the sale was not refused")
+    if len(segments) == 2 and segments[0] in SOURCE_LISTS and segments[1] == "contains":
+        return _contains(segments[0], expected, quote)
     actual, note = resolve(quote, segments)
     if segments in ((s,) for s in SOURCE_LISTS) and isinstance(actual, list):
         actual = [entry["source"] for entry in actual]
@@ -489,6 +491,20 @@ def _check(segments: tuple[str, ...], expected: Any, quote: Mapping[str, Any]) -
     elif same(expected, actual):
         return None
     return Mismatch(name, expected, actual, note=note)
+
+
+def _contains(field: str, expected: Any, quote: Mapping[str, Any]) -> Mismatch | None:
+    """``applied: {contains: [...]}``: these sources are in the list, whatever else is."""
+    actual, note = resolve(quote, (field,))
+    if not isinstance(actual, list):
+        return Mismatch(f"{field}.contains", expected, actual, note=note)
+    sources = [entry["source"] for entry in actual]
+    missing = [source for source in map(str, expected) if source not in sources]
+    if not missing:
+        return None
+    return Mismatch(
+        f"{field}.contains", expected, sources, note=f"not in {field}: {', '.join(missing)}"
+    )
 
 
 def _at(mismatch: Mismatch, path: Path, loaded: Loaded) -> Mismatch:

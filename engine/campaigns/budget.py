@@ -148,13 +148,13 @@ def charges(quote: Any) -> dict[str, tuple[int, Decimal]]:
     """
     found: dict[str, tuple[int, Decimal]] = {}
     for source, points in quote.earned.campaign_bonus.items():
-        campaign = _campaign_of(source)
+        campaign = campaign_of(source)
         if campaign:
             spent, money = found.get(campaign, (0, Decimal(0)))
             found[campaign] = (spent + points, money)
     for state in quote.lines:
         for source, minor in state.discounts:
-            campaign = _campaign_of(source)
+            campaign = campaign_of(source)
             if campaign:
                 spent, money = found.get(campaign, (0, Decimal(0)))
                 found[campaign] = (spent, money + Decimal(minor).scaleb(-quote.exponent))
@@ -228,7 +228,8 @@ def _fits(
     return not ("money" in cap and money + cost[1] > Decimal(str(cap["money"])))
 
 
-def _campaign_of(source: str) -> str | None:
+def campaign_of(source: str) -> str | None:
+    """The campaign id of a trace source (``campaign:<id>[/group]``), else None."""
     if not source.startswith("campaign:"):
         return None
     return source.removeprefix("campaign:").split("/", 1)[0]

@@ -396,7 +396,8 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
     if kind == "rolling_12_months":
         window = (start_of_day(start, evaluator.tz), start_of_day(end + timedelta(1), evaluator.tz))
     rule = tiers.get("status_lasts", "end_of_next_period")
-    valid = status_valid_until(end, rule, kind, joined=joined)
+    through = tiers.get("status_through", "day_before")
+    valid = status_valid_until(end, rule, kind, joined=joined, through=through)
     following = end + timedelta(days=1)
     return ReviewPlan(
         programme=programme,

@@ -25,6 +25,7 @@ from engine.ledger.tables import (
     members,
     offer_uses,
     period_points,
+    sale_attributions,
     tier_history,
     transactions,
 )
@@ -60,6 +61,15 @@ def post_quote(
             )
         )
     use_member_offers(conn, programme, member_id, quote, at)
+    conn.execute(
+        ATTRIBUTION_INSERT,
+        {
+            "programme": programme,
+            "sale_id": quote.transaction_id,
+            "member_id": member_id,
+            "attribution": evaluator.attribution(quote),
+        },
+    )
     today = local_date(at, evaluator.tz)
     values: dict[str, Any] = {
         "balance": balance,
@@ -89,6 +99,7 @@ def post_quote(
 
 
 JOURNAL_INSERT = insert(journal)  # built once: the hottest statement of every posting
+ATTRIBUTION_INSERT = insert(sale_attributions)  # once per sale: what its returns reverse
 
 
 def journal_entry(
@@ -219,7 +230,12 @@ def change_tier(
     tiers = evaluator.document.get("tiers", {})
     rule = tiers.get("status_lasts", "end_of_next_period")
     period = tiers.get("qualifying", {}).get("period", "calendar_year")
-    valid_until = status_valid_until(today, rule, period, joined=row["joined"]) if tier else None
+    through = tiers.get("status_through", "day_before")
+    valid_until = (
+        status_valid_until(today, rule, period, joined=row["joined"], through=through)
+        if tier
+        else None
+    )
     conn.execute(
         insert(tier_history).values(
             programme=row["programme"],

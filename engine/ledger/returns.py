@@ -1,35 +1,57 @@
 """Returns against an earlier sale, whole or by line and quantity.
 
-Points earned on the returned part are clawed back and redeemed points are
-refunded to the lots they came from (so they keep their expiry). Both use
-cumulative proportional rounding: after any series of partial returns the
-totals are what the same items returned at once would give, and a complete
-return takes back exactly what the sale earned. A clawback the sale's own
-lot cannot cover is taken from other lots, then becomes debt
-(``expiry.clawback: negative_balance``, the default) or is deducted from the
-money refunded (``deduct_money``).
+A sale records what each of its lines earned (``engine.attribution``); a return takes back,
+per returned line and quantity, exactly that: base points, rates, the tier bonus and
+line-level offer bonuses. Bonuses earned by the basket as a whole follow the programme's
+``earn.on_return.basket_bonuses`` (kept while the rest still qualifies, clawed back, or
+prorated). Redeemed points are refunded to the lots they came from (so they keep their expiry)
+in proportion to the value of the returned lines they paid for; tier progress drops by the
+returned lines' qualifying amounts; campaign budgets get back what the returned items cost.
+Everything per line is rounded on the cumulative quantity returned: after any series of
+partial returns the totals are what the same items returned at once would give, and a
+complete return takes back exactly what the sale earned. Sales recorded before per-line
+records existed are returned in proportion to money, as before.
+
+A clawback the sale's own lot cannot cover is taken from other lots, then becomes debt
+(``expiry.clawback: negative_balance``, the default) or is deducted from the money refunded
+(``deduct_money``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
+from engine.attribution import cumulative
+from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
+from engine.facts import build_facts
 from engine.ledger.offers import give_back_uses
-from engine.ledger.postings import change_tier, journal_entry
-from engine.ledger.state import member_row
-from engine.ledger.tables import lots, members, offer_uses, returned_lines, transactions
+from engine.ledger.postings import add_period_points, change_tier, journal_entry
+from engine.ledger.state import Needs, member_row
+from engine.ledger.tables import (
+    lots,
+    members,
+    offer_uses,
+    returned_lines,
+    sale_attributions,
+    transactions,
+)
+from engine.model import Line, Member, Transaction
 from engine.money import from_minor, to_minor
 from engine.points import redemption_value
 from engine.policy.problems import Problem
 from engine.quote import Evaluator
+from engine.rules.matching import build_matcher
+from engine.rules.tree import parse_when
 
 
 @dataclass(frozen=True)
@@ -328,17 +350,44 @@ class Plan:
     claw: int  # points to take back now
     refund: int  # redeemed points to give back now
     money: int  # money refunded for the items (minor units)
-    qualifying: int  # qualifying spend removed (minor units)
+    qualifying: int  # tier progress removed, in minor units of the tier metric
     complete: bool  # nothing of the sale is left after this return
+    lines: tuple[LineBack, ...] = ()  # per returned line, the points it takes back
+    basket: tuple[BasketBack, ...] = ()  # what each basket-level bonus does
+    policy: str | None = None  # the sale's basket-bonus policy; None: a sale before per-line
+    budgets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # source → points, money
 
 
 @dataclass(frozen=True)
-class Settled:
-    balance: int
-    debt_added: int
-    money_points: int  # clawback shortfall settled in money
-    money_deducted: Decimal
-    tier: str | None
+class LineBack:
+    line_id: str
+    quantity: int
+    points: int
+
+
+@dataclass(frozen=True)
+class BasketBack:
+    source: str
+    points: int  # what the bonus earned at the sale
+    clawed_back: int  # taken back by this return
+    decision: str  # why, for the response
+
+
+@dataclass(frozen=True)
+class Quantities:
+    """A return's quantities per line: sold, returned before it and after it."""
+
+    sold: Mapping[str, int]
+    before: Mapping[str, int]
+    after: Mapping[str, int]
+
+    def moved(self, line_id: str, total: int) -> int:
+        """What this return takes of ``total`` carried by all units of a line: the cumulative
+        share after it minus the cumulative share before it (see ``cumulative``)."""
+        sold = self.sold[line_id]
+        return cumulative(total, self.after[line_id], sold) - cumulative(
+            total, self.before[line_id], sold
+        )
 
 
 def plan(
@@ -361,20 +410,222 @@ def plan(
     before = {k: sold[k] - left[k] for k in sold}
     after = {k: before[k] + counts.get(k, 0) for k in sold}
     whole, done, now = (returned_share(evaluator, sale, c) for c in (sold, after, before))
+    common = {
+        "counts": counts,
+        "left": left,
+        "sold": sold,
+        "money": done.payable - now.payable,
+        "complete": all(after[k] == sold[k] for k in sold),
+    }
+    attribution = stored_attribution(conn, sale)
+    if attribution is None:
+        return _proportional_plan(conn, sale, (whole, done, now), common)
+    quantities = Quantities(sold, before, after)
+    return _per_line_plan(conn, evaluator, sale, attribution, quantities, common)
+
+
+def _proportional_plan(
+    conn: Connection, sale: RowMapping, shares: tuple[Share, Share, Share], common: dict[str, Any]
+) -> Plan:
+    """A sale recorded before per-line attribution: points in proportion to the money."""
+    whole, done, now = shares
     clawed, refunded = previous_returns(conn, sale["programme"], sale["id"])
     value = lambda s: s.payable + s.redeemed  # noqa: E731 - the items' value after discounts
     earned = sale["response"]["points"]["total"]
     redeemed = sale["response"]["redemption"]["points"]
     return Plan(
-        counts=counts,
-        left=left,
-        sold=sold,
         claw=cumulative_points(earned, value(done), value(whole)) - clawed,
         refund=cumulative_points(redeemed, done.redeemed, whole.redeemed) - refunded,
-        money=done.payable - now.payable,
         qualifying=done.qualifying - now.qualifying,
-        complete=all(after[k] == sold[k] for k in sold),
+        **common,
     )
+
+
+def _per_line_plan(
+    conn: Connection,
+    evaluator: Evaluator,
+    sale: RowMapping,
+    attribution: Mapping[str, Any],
+    quantities: Quantities,
+    common: dict[str, Any],
+) -> Plan:
+    """Each returned line takes back what it earned; basket bonuses follow the policy."""
+    budgets: dict[str, list[int]] = {}
+    lines, refund, qualifying = [], 0, 0
+    for record in attribution["lines"]:
+        line_id = record["id"]
+        points = 0
+        for source, total in record["points"].items():
+            moved = quantities.moved(line_id, total)
+            points += moved
+            _charge(budgets, source, moved, 0)
+        for source, total in record["campaign_money"].items():
+            _charge(budgets, source, 0, quantities.moved(line_id, total))
+        refund += quantities.moved(line_id, record["redeemed_points"])
+        qualifying += quantities.moved(line_id, record["qualifying"])
+        returned = quantities.after[line_id] - quantities.before[line_id]
+        if returned:
+            lines.append(LineBack(line_id, returned, points))
+    if common["complete"]:
+        qualifying += attribution.get("visit", 0)
+    policy = attribution["policy"]
+    earlier = earlier_basket_clawbacks(conn, sale)
+    basket = tuple(
+        _basket_item(evaluator, sale, attribution, item, policy, quantities, earlier, common)
+        for item in attribution["basket"]
+    )
+    for back in basket:
+        _charge(budgets, back.source, back.clawed_back, 0)
+    return Plan(
+        claw=sum(line.points for line in lines) + sum(back.clawed_back for back in basket),
+        refund=refund,
+        qualifying=qualifying,
+        lines=tuple(lines),
+        basket=basket,
+        policy=policy,
+        budgets={source: (p, m) for source, (p, m) in budgets.items() if p or m},
+        **common,
+    )
+
+
+def _charge(budgets: dict[str, list[int]], source: str, points: int, money: int) -> None:
+    if source.startswith("campaign:"):
+        spent = budgets.setdefault(source, [0, 0])
+        spent[0] += points
+        spent[1] += money
+
+
+def _basket_item(
+    evaluator: Evaluator,
+    sale: RowMapping,
+    attribution: Mapping[str, Any],
+    item: Mapping[str, Any],
+    policy: str,
+    quantities: Quantities,
+    earlier: Mapping[str, int],
+    common: Mapping[str, Any],
+) -> BasketBack:
+    source, points = item["source"], item["points"]
+    owed = points - earlier.get(source, 0)  # not yet taken back by earlier returns
+    if common["complete"]:
+        return BasketBack(source, points, owed, "clawed back: nothing of the sale is left")
+    if policy == "claw_back":
+        return BasketBack(source, points, owed, "clawed back in full on a return")
+    if policy == "prorate":
+        share = prorated(points, attribution["lines"], quantities)
+        return BasketBack(source, points, share - earlier.get(source, 0), "prorated")
+    if owed == 0:
+        return BasketBack(source, points, 0, "already clawed back")
+    if still_qualifies(evaluator, sale, item["when"], quantities):
+        return BasketBack(source, points, 0, "kept: the remaining basket still qualifies")
+    return BasketBack(source, points, owed, "clawed back: the remaining basket no longer qualifies")
+
+
+def prorated(points: int, records: Sequence[Mapping[str, Any]], quantities: Quantities) -> int:
+    """A basket bonus's cumulative share for the returned units, weighed by what each line
+    earned itself (by its value when no line earned anything), half up."""
+    weights = {r["id"]: sum(r["points"].values()) for r in records}
+    if not any(weights.values()):
+        weights = {r["id"]: r["value"] for r in records}
+    if not any(weights.values()):
+        weights = {r["id"]: 1 for r in records}
+    whole = sum(weights.values())
+    returned = sum(
+        Fraction(weights[line_id] * quantities.after[line_id], quantities.sold[line_id])
+        for line_id in weights
+        if quantities.sold[line_id]
+    )
+    return _half_up(points * returned / whole)
+
+
+def still_qualifies(
+    evaluator: Evaluator, sale: RowMapping, when: Mapping[str, Any], quantities: Quantities
+) -> bool:
+    """Whether what is left of the basket still meets a basket bonus's condition."""
+    cur = evaluator.currency
+    states = []
+    for line in sale["request"]["lines"]:
+        left = quantities.sold[line["id"]] - quantities.after[line["id"]]
+        if left:
+            kept = _remaining_line(line, left, cur)
+            states.append(_Priced(len(states), kept, to_minor(kept.amount, cur)))
+    if not states:
+        return False
+    request = sale["request"]
+    sold = Transaction(
+        sale["id"],
+        sale["at"],
+        tuple(s.line for s in states),
+        store=request.get("store", ""),
+        channel=request.get("channel", ""),
+    )
+    facts = build_facts(
+        Member(sale["member_id"]), sold, states, at=sale["at"], tz=evaluator.tz, currency=cur
+    )
+    matcher = _basket_matcher(json.dumps(when, sort_keys=True), cur.exponent)
+    return any(match.rule_id == "basket" for match in matcher.match(facts))
+
+
+@dataclass(frozen=True)
+class _Priced:
+    index: int
+    line: Line
+    amount: int
+
+
+def _remaining_line(line: Mapping[str, Any], left: int, cur: Any) -> Line:
+    """The line with ``left`` units; the till's own discount shrinks with it (half up)."""
+    discount = to_minor(Decimal(str(line.get("discount", 0))), cur)
+    kept = cumulative(discount, left, line["quantity"])
+    return Line(
+        id=line["id"],
+        sku=str(line["sku"]),
+        quantity=left,
+        unit_price=Decimal(str(line["unit_price"])),
+        category=line.get("category", ""),
+        discount=from_minor(kept, cur),
+    )
+
+
+@lru_cache(maxsize=256)
+def _basket_matcher(when: str, exponent: int) -> Any:
+    condition = parse_when("basket", json.loads(when), currency_exponent=exponent)
+    return build_matcher("python", "returns_basket_recheck", [condition])
+
+
+def stored_attribution(conn: Connection, sale: RowMapping) -> Any:
+    """The per-line record written with the sale, or None for a sale recorded before them."""
+    return conn.execute(
+        select(sale_attributions.c.attribution).where(
+            sale_attributions.c.programme == sale["programme"],
+            sale_attributions.c.sale_id == sale["id"],
+        )
+    ).scalar()
+
+
+def earlier_basket_clawbacks(conn: Connection, sale: RowMapping) -> dict[str, int]:
+    """Points each basket bonus of the sale gave back in earlier returns (their responses)."""
+    taken: dict[str, int] = {}
+    rows = conn.execute(
+        select(transactions.c.response).where(
+            transactions.c.programme == sale["programme"],
+            transactions.c.original_id == sale["id"],
+            transactions.c.kind == "return",
+        )
+    )
+    for (stored,) in rows:
+        for item in stored.get("basket_bonuses", []):
+            taken[item["source"]] = taken.get(item["source"], 0) + item["points_clawed_back"]
+    return taken
+
+
+@dataclass(frozen=True)
+class Settled:
+    balance: int
+    debt_added: int
+    money_points: int  # clawback shortfall settled in money
+    money_deducted: Decimal
+    tier: str | None
 
 
 def settle(
@@ -410,8 +661,32 @@ def settle(
     if plan.complete:
         revert_offer_uses(conn, sale["programme"], sale["id"])
         give_back_uses(conn, sale["programme"], sale["id"])  # outreach offers it used
+    release_budgets(conn, evaluator, sale["programme"], plan.budgets)
+    if plan.policy is not None and plan.claw and Needs.of(evaluator.document).period_points:
+        # The points no longer count toward the per-period caps of the days they were earned.
+        add_period_points(
+            conn, evaluator, sale["programme"], sale["member_id"], -plan.claw, sale["at"]
+        )
     record_lines(conn, sale["programme"], sale["id"], plan.counts, plan.left, plan.sold)
     return Settled(balance, debt, money_points, money_for_points(evaluator, money_points), tier)
+
+
+def release_budgets(
+    conn: Connection,
+    evaluator: Evaluator,
+    programme: str,
+    spent: Mapping[str, tuple[int, int]],
+) -> None:
+    """Give campaigns' budgets back what the returned items had cost them (points clawed back
+    and discounts on the returned units)."""
+    per_campaign: dict[str, tuple[int, int]] = {}
+    for source, (points, money) in spent.items():
+        campaign = budget.campaign_of(source)
+        if campaign:
+            had = per_campaign.get(campaign, (0, 0))
+            per_campaign[campaign] = (had[0] + points, had[1] + money)
+    for campaign, (points, money) in sorted(per_campaign.items()):
+        budget.release(conn, programme, campaign, points, from_cents(evaluator, money))
 
 
 def _cover(
@@ -459,6 +734,29 @@ def response(
             "debt_added": settled.debt_added,
         },
         "complete": plan.complete,
+        **_per_line_response(plan),
         "balance_after": settled.balance,
         "tier_after": settled.tier,
+    }
+
+
+def _per_line_response(plan: Plan) -> dict[str, Any]:
+    """What each returned line and each basket bonus gave back, and under which policy."""
+    if plan.policy is None:
+        return {}
+    return {
+        "points_by_line": [
+            {"line_id": line.line_id, "quantity": line.quantity, "points_clawed_back": line.points}
+            for line in plan.lines
+        ],
+        "basket_bonus_policy": plan.policy,
+        "basket_bonuses": [
+            {
+                "source": back.source,
+                "points": back.points,
+                "points_clawed_back": back.clawed_back,
+                "decision": back.decision,
+            }
+            for back in plan.basket
+        ],
     }

@@ -320,3 +320,14 @@ member_offer_uses = Table(
     Column("returned", Boolean, nullable=False, default=False),
     Index("ix_member_offer_uses_sale", "programme", "transaction_id"),
 )
+
+# What each line of a sale earned (``engine.attribution``): what its returns reverse. Keyed
+# by the sale's id, its one identity (the transaction row, lots and journal share it).
+sale_attributions = Table(
+    "sale_attributions",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("attribution", JSON, nullable=False),
+)

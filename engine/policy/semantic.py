@@ -80,6 +80,23 @@ def check_tier_levels(doc: Document) -> Iterator[Problem]:
     )
 
 
+def check_status_through(doc: Document) -> Iterator[Problem]:
+    """``status_through`` only decides where a 12-month status ends."""
+    tiers = doc.get("tiers", {})
+    rolling = "rolling_12_months" in (
+        tiers.get("status_lasts"),
+        tiers.get("qualifying", {}).get("period"),
+    )
+    if "status_through" in tiers and not rolling:
+        yield Problem(
+            "status_through changes nothing here: status ends with a calendar or membership "
+            "year, not 12 months after it was earned",
+            ("tiers", "status_through"),
+            severity="warning",
+            hint="it applies to status_lasts: rolling_12_months or a rolling_12_months period",
+        )
+
+
 def _ascending(
     levels: list[dict[str, Any]], kind: str, message: str, rising: bool
 ) -> Iterator[Problem]:
@@ -448,6 +465,7 @@ def check_outreach_grants(doc: Document) -> Iterator[Problem]:
 CHECKS: tuple[Check, ...] = (
     check_currency_and_timezone,
     check_tier_levels,
+    check_status_through,
     check_ids_unique,
     check_tier_references,
     check_windows,
