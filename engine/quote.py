@@ -613,7 +613,7 @@ class Evaluator:
             _attribute(parts, "tier", earned.tier_bonus, split(multiplier.bonus(sum(base)), base))
         basket = []
         for entry in quote.applied:
-            effects = self._effects[entry.offer.condition_id].points
+            effects = self._effects_of(entry.offer).points
             if not effects:
                 continue
             offer = entry.offer
