@@ -12,7 +12,18 @@ from typing import Any
 
 from flask import Flask
 
-from api import campaigns, errors, health, logs, members, outreach, policies, reviews, sales
+from api import (
+    campaigns,
+    edge,
+    errors,
+    health,
+    logs,
+    members,
+    outreach,
+    policies,
+    reviews,
+    sales,
+)
 from api.services import Services
 from api.settings import Settings
 
@@ -26,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loyalty"] = Services.start(settings)
     errors.init_app(app)
     logs.init_app(app)
+    edge.init_app(app)
     for blueprint in (
         health.bp,
         policies.bp,

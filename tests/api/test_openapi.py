@@ -345,7 +345,7 @@ CASES = {
         "quote", "marketer", 200, Q, json={"member": {"id": "x"}, "transaction": TRANSACTION}
     ),
     "quote malformed": _case("quote", "pos", 400, Q, **BAD_JSON),
-    "quote bad at": _case("quote", "pos", 400, Q, json={**STORED, "at": "soon"}),
+    "quote bad at": _case("quote", "pos", 422, Q, json={**STORED, "at": "soon"}),
     "quote no key": _case("quote", None, 401, Q, json=STORED),
     "quote reviewer": _case("quote", "reviewer", 403, Q, json=STORED),
     "quote unknown programme": _case("quote", "pos", 404, f"{NOPE}/quote", json=STORED),
