@@ -33,6 +33,9 @@ def normalise_url(url: str) -> str:
 def open_database(url: str = DEFAULT_URL, *, migrate: bool = True, **options: Any) -> Engine:
     """An Engine for ``url``, with the schema brought up to date unless ``migrate`` is False."""
     url = normalise_url(url)
+    # A failed statement's error text must not carry its parameters (names, phones,
+    # e-mails): they would reach every log that prints the error.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         _serialise_sqlite_writers(engine)
