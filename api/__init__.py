@@ -17,6 +17,7 @@ from api import (
     edge,
     errors,
     health,
+    limits,
     logs,
     members,
     outreach,
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     logs.init_app(app)
     edge.init_app(app)
+    limits.init_app(app, settings)
     for blueprint in (
         health.bp,
         policies.bp,

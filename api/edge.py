@@ -34,7 +34,12 @@ from api.services import services
 from engine.policy.problems import Path, render_path
 
 MAX_DEPTH = 64  # far beyond any documented body (a quote with an inline member is ~6 deep)
-MAX_ERRORS = 20  # a body that breaks every rule is named in a few lines, not thousands
+MAX_ERRORS = 20
+OPEN_ENDPOINTS = (
+    "health.healthz",
+    "health.readyz",
+    "health.openapi",
+)  # read no input  # a body that breaks every rule is named in a few lines, not thousands
 
 
 def invalid(errors: list[dict[str, str]], detail: str) -> ApiError:
@@ -105,9 +110,13 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
 
 
-def check_request_text(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+def check_request_text(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Path parameters and query arguments carry only storable text (a url_value_preprocessor,
-    so it runs for every route, before the view and its blueprint's own checks)."""
+    so it runs for every route, before the view and its blueprint's own checks).
+
+    A caller without a valid key is left to the view's 401: the key is checked first."""
+    if endpoint in OPEN_ENDPOINTS or (services().settings.auth and not _has_valid_key()):
+        return
     for name, value in (values or {}).items():
         if isinstance(value, str):
             _check_text(value, (name,), "path")
@@ -174,6 +183,12 @@ def _record(error: ValidationError) -> dict[str, str]:
 
 def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _has_valid_key() -> bool:
+    from api.callers import caller  # imports this module: the key is looked up once, there
+
+    return caller()[0] is not None
 
 
 def init_app(app: Flask) -> None:

@@ -105,9 +105,11 @@ def init_app(app: Flask) -> None:
 def _http(error: HTTPException) -> Response:
     status = error.code or 500
     slug = (error.name or "error").lower().replace(" ", "-")
-    detail = {413: "the request body is larger than this server accepts"}.get(
-        status, error.description or ""
-    )
+    detail = {
+        413: "the request body is larger than this server accepts",
+        429: f"too many requests from this API key ({error.description}); "
+        "retry after the seconds in Retry-After",
+    }.get(status, error.description or "")
     response = problem(status, slug, error.name or "Error", detail)
     for name, value in error.get_headers():
         if name == "Allow":  # RFC 9110: a 405 names the methods that are allowed

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,13 @@ from engine.ledger.keys import create_key
 from tests.api.test_server import ROOT, free_port, wait_ready
 
 
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[int, Path, str]]:
-    """(port, log file, database URL) of gunicorn with api/gunicorn_config.py and a 1 s read timeout."""
+@contextmanager
+def serving(tmp_path: Path, **env: str) -> Iterator[tuple[int, Path, str]]:
+    """(port, log file, database URL) of gunicorn with api/gunicorn_config.py, two workers,
+    a 1 s read timeout and ``env`` (``LOYALTY_*`` settings)."""
     port, database = free_port(), f"sqlite:///{tmp_path / 'server.sqlite'}"
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules"}
-    env["LOYALTY_READ_TIMEOUT"] = "1"
+    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules", **env}
+    env.setdefault("LOYALTY_READ_TIMEOUT", "1")
     command = [sys.executable, "-m", "gunicorn", "-c", "python:api.gunicorn_config"]
     command += ["api:create_app()", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
     log_path = tmp_path / "gunicorn.log"
@@ -43,6 +45,12 @@ def served(tmp_path) -> Iterator[tuple[int, Path, str]]:
                 process.kill()
                 code = process.wait()
     assert code == 0, log_path.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[int, Path, str]]:
+    with serving(tmp_path) as server:
+        yield server
 
 
 def exchange(port: int, *parts: bytes, pause: float = 0) -> tuple[int, dict[str, str], bytes]:
