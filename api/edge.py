@@ -110,11 +110,12 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
 
 
-def check_request_text(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """Path parameters and query arguments carry only storable text (a url_value_preprocessor,
-    so it runs for every route, before the view and its blueprint's own checks).
+def check_request_text() -> None:
+    """Path parameters and query arguments carry only storable text (a before_request hook,
+    so it runs for every route, before the view).
 
     A caller without a valid key is left to the view's 401: the key is checked first."""
+    endpoint, values = request.endpoint, request.view_args
     if endpoint in OPEN_ENDPOINTS or (services().settings.auth and not _has_valid_key()):
         return
     for name, value in (values or {}).items():
@@ -192,4 +193,4 @@ def _has_valid_key() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.url_value_preprocessor(check_request_text)
+    app.before_request(check_request_text)  # after api/logs.py's: the answer has its id
