@@ -11,7 +11,8 @@ One place, over the whole input, instead of a check per field:
   UTF-8, so every database driver fails on it). Both are a 422 naming the field.
 - A JSON body is then validated against its operation's request schema in
   ``api/openapi.json``, so the document and the code refuse the same bodies. Validators are
-  built once per process; the common, valid case costs one ``is_valid`` call.
+  built once per process; the common, valid case costs one ``is_valid`` call. Every
+  ``date-time`` field is bounded to the years ``MIN_YEAR``..``MAX_YEAR`` there, once.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from flask import Flask, request
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from api.errors import ApiError
 from api.health import OPENAPI
 from api.services import services
+from engine.model import MAX_YEAR, MIN_YEAR
 from engine.policy.problems import Path, render_path
 
 MAX_DEPTH = 64  # far beyond any documented body (a quote with an inline member is ~6 deep)
@@ -151,7 +154,20 @@ def request_validator(path: str, method: str) -> Validator | None:
     # The operation's schema as the root, with the components beside it so that
     # "#/components/schemas/..." references resolve inside the same resource.
     schema = {"components": _document()["components"], **content["schema"]}
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(schema, format_checker=FORMATS)
+
+
+# The standard formats, with every date-time bounded to the years the engine can compute in
+# (time zones, expiry, tier windows overflow near year 1 and 9999): one rule for every field.
+FORMATS = FormatChecker()
+MOMENT_RULE = f"an ISO 8601 date-time with offset, in the years {MIN_YEAR} to {MAX_YEAR}"
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _bounded_moment(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    return MIN_YEAR <= datetime.fromisoformat(value).year <= MAX_YEAR
 
 
 def check_schema(body: Any) -> None:
@@ -179,7 +195,10 @@ def _record(error: ValidationError) -> dict[str, str]:
     while error.validator in ("anyOf", "oneOf") and error.context:
         error = min(error.context, key=lambda e: -len(e.absolute_path))
     path = render_path(tuple(error.absolute_path))
-    return {"path": path, "message": f"{path or 'the body'}: {_short(error.message)}"}
+    message = _short(error.message)
+    if error.validator == "format" and error.validator_value == "date-time":
+        message = f"must be {MOMENT_RULE}"
+    return {"path": path, "message": f"{path or 'the body'}: {message}"}
 
 
 def _short(message: str) -> str:

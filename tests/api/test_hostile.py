@@ -142,3 +142,13 @@ def test_a_body_that_breaks_the_documented_schema_lists_each_error_by_path(admin
 def test_an_unknown_programme_is_a_404_even_with_a_body_the_schema_refuses(admin):
     response = admin.post("/v1/programmes/nope/transactions", json={"id": 5})
     assert_refused(response, 404)
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+def test_a_return_dated_beyond_the_years_is_a_422_and_stores_nothing(admin, at):
+    admin.put(MEMBER, json={"name": "Ann"})
+    assert admin.post(f"{P}/transactions", json=SALE).status_code == 201
+    response = admin.post(f"{P}/transactions/t1/returns", json={"id": "r1", "at": at})
+    problem = assert_refused(response, 422, "at")
+    assert "years 1900 to 2999" in problem["errors"][0]["message"]
+    assert admin.get(MEMBER).get_json()["balance"]["total"] > 0  # the sale's points stand
