@@ -9,6 +9,7 @@ from api import create_app
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
 from tests.api.conftest import Client
+from tests.api.test_openapi import conforms
 from tests.api.test_server import call
 from tests.api.test_server_edges import serving
 
@@ -43,6 +44,7 @@ def test_over_the_limit_is_a_429_problem_with_retry_after(limited):
     assert "3 per 1 minute" in problem["detail"]
     assert 0 < int(response.headers["Retry-After"]) <= 60
     assert response.headers["X-RateLimit-Limit"] == "3"
+    conforms(response, LIST, "get")  # the documented 429, Retry-After included
 
 
 def test_a_flood_from_one_key_leaves_other_keys_served(limited):
