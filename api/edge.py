@@ -37,12 +37,8 @@ from engine.model import MAX_YEAR, MIN_YEAR
 from engine.policy.problems import Path, render_path
 
 MAX_DEPTH = 64  # far beyond any documented body (a quote with an inline member is ~6 deep)
-MAX_ERRORS = 20
-OPEN_ENDPOINTS = (
-    "health.healthz",
-    "health.readyz",
-    "health.openapi",
-)  # read no input  # a body that breaks every rule is named in a few lines, not thousands
+MAX_ERRORS = 20  # a body that breaks every rule is named in a few lines, not thousands
+OPEN_ENDPOINTS = ("health.healthz", "health.readyz", "health.openapi")  # they read no input
 
 
 def invalid(errors: list[dict[str, str]], detail: str) -> ApiError:
