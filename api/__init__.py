@@ -12,7 +12,19 @@ from typing import Any
 
 from flask import Flask
 
-from api import campaigns, errors, health, logs, members, outreach, policies, reviews, sales
+from api import (
+    campaigns,
+    edge,
+    errors,
+    health,
+    limits,
+    logs,
+    members,
+    outreach,
+    policies,
+    reviews,
+    sales,
+)
 from api.services import Services
 from api.settings import Settings
 
@@ -26,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loyalty"] = Services.start(settings)
     errors.init_app(app)
     logs.init_app(app)
+    edge.init_app(app)
+    limits.init_app(app, settings)
     for blueprint in (
         health.bp,
         policies.bp,

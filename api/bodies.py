@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import request
 
+from api import edge
 from api.errors import ApiError
+from engine.model import MAX_YEAR, MIN_YEAR
 
 
 def json_body(accept: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
@@ -20,14 +20,10 @@ def json_body(accept: tuple[str, ...] = ("application/json",)) -> dict[str, Any]
             "Unsupported Media Type",
             f"send the body as {' or '.join(accept)}",
         )
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null", parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(
-            400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}"
-        ) from exc
+    body = edge.parse_json(request.get_data(cache=True))
     if not isinstance(body, dict):
         raise ApiError(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
+    edge.check_schema(body)
     return body
 
 
@@ -90,6 +86,9 @@ def moment(value: Any, name: str) -> datetime | None:
         ) from exc
     if parsed.tzinfo is None:
         raise ApiError(400, "bad-parameter", "Bad parameter", f"'{name}' needs a time zone offset")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        # Beyond these years date arithmetic (time zones, expiry, tier windows) overflows.
+        raise invalid(name, f"'{name}' must be within the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 

@@ -14,6 +14,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from sqlalchemy import Engine
 
+from api import gunicorn_config
 from engine.cli import main
 from engine.ledger.db import DEFAULT_URL, open_database
 from engine.ledger.keys import create_key, list_keys
@@ -69,14 +70,7 @@ def serve(
 
         create_app().run(host=host, port=port, debug=True, use_reloader=True)
         return
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "sync",
-        "accesslog": None,
-        "timeout": 30,
-        "graceful_timeout": 10,
-    }
+    options = {**gunicorn_config.SETTINGS, "bind": f"{host}:{port}", "workers": workers}
     _Gunicorn(options).run()
 
 

@@ -7,6 +7,7 @@ logged with its request id and answered with a bare 500.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask, Response, g, json
@@ -81,7 +82,7 @@ def _domain(error: LoyaltyError) -> Response:
         records = problem_records(error.problems)
         return problem(422, "invalid-body", "Invalid request body", str(error), errors=records)
     if isinstance(error, EngineError):
-        log.error("engine failure: %s", error, extra={"request_id": g.get("request_id")})
+        log.error("engine failure\n%s", scrubbed(error), extra={"request_id": g.get("request_id")})
         return problem(
             500, "engine-failure", "Engine failure", "the rules engine failed; it was logged"
         )
@@ -104,9 +105,11 @@ def init_app(app: Flask) -> None:
 def _http(error: HTTPException) -> Response:
     status = error.code or 500
     slug = (error.name or "error").lower().replace(" ", "-")
-    detail = {413: "the request body is larger than this server accepts"}.get(
-        status, error.description or ""
-    )
+    detail = {
+        413: "the request body is larger than this server accepts",
+        429: f"too many requests from this API key ({error.description}); "
+        "retry after the seconds in Retry-After",
+    }.get(status, error.description or "")
     response = problem(status, slug, error.name or "Error", detail)
     for name, value in error.get_headers():
         if name == "Allow":  # RFC 9110: a 405 names the methods that are allowed
@@ -115,5 +118,32 @@ def _http(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    log.error("unhandled error\n%s", scrubbed(error), extra={"request_id": g.get("request_id")})
     return problem(500, "internal", "Internal error", "the server failed; the error was logged")
+
+
+def scrubbed(error: BaseException) -> str:
+    """A traceback of ``error`` and its causes: the frames (file, line, code) and each
+    exception's type, but no exception message. Messages of database drivers and of our own
+    code may quote what was sent (a name, a phone number, an e-mail), and nothing personal
+    may be logged; the frames and the SQL statement (without its values) are enough to debug.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append("".join(traceback.format_tb(current.__traceback__)))
+        parts.append(f"{_kind(current)}: (message withheld: it may quote personal data)\n")
+        statement = getattr(current, "statement", None)  # SQLAlchemy: the SQL, no values
+        if isinstance(statement, str):
+            parts.append(f"  SQL: {statement.strip()}\n")
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            parts.append("caused by:\n")
+    return "".join(parts).rstrip()
+
+
+def _kind(error: BaseException) -> str:
+    kind = type(error)
+    return f"{kind.__module__}.{kind.__qualname__}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
 from flask import Flask, Response, g, request
 
 log = logging.getLogger("loyalty.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def init_app(app: Flask) -> None:
@@ -22,7 +24,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        given = request.headers.get("X-Request-Id", "")
+        # A caller's id is logged and echoed only if it is a plain token: anything else
+        # (text that may be personal, newlines forging log lines) gets a fresh id.
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request

@@ -17,6 +17,15 @@ class Settings:
     matcher: str = "durable"
     max_body_bytes: int = 256 * 1024
     auth: bool = True  # tests of other concerns may turn keys off; serving never does
+    # Requests per API key, by the key's role (``limits`` notation); see api/limits.py.
+    rate_limits: bool = True
+    rate_limit_pos: str = "3000/minute"
+    rate_limit_marketer: str = "3000/minute"
+    rate_limit_reviewer: str = "600/minute"  # a review parses and scores a whole programme
+    rate_limit_admin: str = "6000/minute"
+    rate_limit_anonymous: str = "1200/minute"  # per client address, without a valid key
+    rate_limit_storage: str = ""  # e.g. redis://host:6379/0; empty: redis_url, else memory
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, overrides: Mapping[str, Any]) -> Settings:

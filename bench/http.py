@@ -65,6 +65,7 @@ class Options:
     matcher: str = "durable"
     database: str | None = None  # default: a fresh SQLite file
     client: str = "auto"  # wrk, python or auto (wrk when installed)
+    fairness: bool = False  # instead: one key's p99 alone, then beside another key's flood
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,7 @@ def _measure_commits(options: Options, client: str, database: str, engine: Engin
         "LOYALTY_DATABASE_URL": database,
         "LOYALTY_RULES": str(ROOT / "rules"),
         "LOYALTY_MATCHER": options.matcher,
+        "LOYALTY_RATE_LIMIT_POS": "1000000/minute",  # one key is the whole load here
     }
     key = create_key(engine, "pos", "bench.http")
     with gunicorn("api:create_app()", env, options.workers) as base:
@@ -392,6 +394,73 @@ def _sales(engine: Engine) -> int:
 
 def _check(engine: Engine) -> list[str]:
     return [f"{i.programme}/{i.subject}: {i.message}" for i in check(engine)]
+
+
+FAIR_LIMIT = "5/second"  # the flooding pos key's limit, per worker (memory storage)
+
+
+@dataclass(frozen=True)
+class Fairness:
+    alone: Load  # the neighbour key's commits, nobody else sending
+    beside_flood: Load  # the same, while another key floods (mostly 429s)
+    flood: Load
+
+
+def measure_fairness(options: Options) -> Fairness:
+    """One key commits from one client, alone and then beside a flood of commits from a pos
+    key (``options.clients`` clients) limited to ``FAIR_LIMIT``. The neighbour is an admin key
+    so that its own (default) limit is not what is measured. The issue's target: the
+    neighbour's p99 beside the flood stays within 2x its p99 alone."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = options.database or f"sqlite:///{Path(folder) / 'fair.sqlite'}"
+        engine = open_database(database)
+        env = {
+            "LOYALTY_DATABASE_URL": database,
+            "LOYALTY_RULES": str(ROOT / "rules"),
+            "LOYALTY_MATCHER": options.matcher,
+            "LOYALTY_RATE_LIMIT_POS": FAIR_LIMIT,
+        }
+        neighbour_key, flood_key = create_key(engine, "admin"), create_key(engine, "pos")
+        engine.dispose()
+        with gunicorn("api:create_app()", env, options.workers) as base:
+            _wait_ready(base)
+            _enrol(base, options.programme, neighbour_key, options.members)
+            url = f"{base}/v1/programmes/{options.programme}/transactions"
+            run = uuid.uuid4().hex[:8]
+
+            def target(key: str, tag: str) -> Target:
+                headers = {"Authorization": f"Bearer {key}"}
+                return Target(url, headers, ok=201, sale=(f"{tag}-{run}", options.members))
+
+            neighbour, flooding = target(neighbour_key, "alone"), target(flood_key, "flood")
+            _python(neighbour, options.warmup, 1)
+            alone = _python(neighbour, options.seconds, 1)
+            floods: list[Load] = []
+            flood = threading.Thread(
+                target=lambda: floods.append(_python(flooding, options.seconds, options.clients))
+            )
+            flood.start()
+            beside = _python(target(neighbour_key, "beside"), options.seconds, 1)
+            flood.join()
+    return Fairness(alone, beside, floods[0])
+
+
+def fairness_table(result: Fairness, options: Options) -> str:
+    ratio = result.beside_flood.p99_ms / result.alone.p99_ms
+    flood = result.flood
+    return "\n".join(
+        [
+            f"one key committing from 1 client, alone and beside a flood from a pos key "
+            f"({options.clients} clients, limit {FAIR_LIMIT} per worker); "
+            f"gunicorn {options.workers} sync workers; {options.seconds:g} s each",
+            f"neighbour p99 alone:        {result.alone.p99_ms:.1f} ms "
+            f"({result.alone.per_second:,.0f}/s, {result.alone.errors} errors)",
+            f"neighbour p99 beside flood: {result.beside_flood.p99_ms:.1f} ms "
+            f"({result.beside_flood.per_second:,.0f}/s, {result.beside_flood.errors} errors)",
+            f"ratio: {ratio:.2f}x  {_target('<= 2x', ratio <= 2)}",
+            f"flood: {flood.requests:,} requests, {flood.errors:,} refused (429) or failed",
+        ]
+    )
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -484,6 +553,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--matcher", choices=("durable", "python"), default=default.matcher)
     parser.add_argument("--database", help="ledger URL (default: a fresh SQLite file)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default=default.client)
+    parser.add_argument(
+        "--fairness", action="store_true", help="a key's p99 alone and beside another's flood"
+    )
     return Options(**vars(parser.parse_args(argv)))
 
 
@@ -499,7 +571,11 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    results = measure(parse(argv))
+    options = parse(argv)
+    if options.fairness:
+        print(fairness_table(measure_fairness(options), options))
+        return 0
+    results = measure(options)
     print(table(results))
     for problem in results.inconsistencies[:20]:
         print(f"  ledger: {problem}")

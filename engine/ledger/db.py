@@ -63,6 +63,9 @@ def open_database(
     command but ``serve`` and ``ledger init`` opens the ledger that way.
     """
     url = normalise_url(url, create=create)
+    # A failed statement's error text must not carry its parameters (names, phones,
+    # e-mails): they would reach every log that prints the error.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         _serialise_sqlite_writers(engine)

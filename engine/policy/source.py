@@ -16,8 +16,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
+import yaml.cyaml
+from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from engine.policy.problems import Path, Problem
 
@@ -139,13 +143,15 @@ def _decode(raw: bytes) -> str:
 
 def _compose(text: str) -> Node:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "maximum nesting depth" in str(exc.problem) and mark:  # libyaml's own limit
+            raise _Abort(_limit_problem(mark, _TOO_DEEP)) from exc
         message = f"YAML syntax error: {exc.problem or exc.context}"
         if exc.context and exc.problem:
             message = f"YAML syntax error: {exc.problem} ({exc.context})"
@@ -165,6 +171,99 @@ def _compose(text: str) -> Node:
     if node is None:
         raise _Abort(Problem("file is empty: it declares nothing", code="empty", line=1, column=1))
     return node
+
+
+class _Limits(Composer):
+    """Composing with limits: refuses a hostile document *while composing it*, in milliseconds.
+
+    PyYAML composes an alias as a second reference to the anchored node, so a "billion
+    laughs" bomb composes into a few dozen nodes and only explodes when the graph is turned
+    into data. Here every composed node knows how many values it expands to (an alias counts
+    the full size of its anchor), and nesting is counted on the way down, so a document that
+    would expand beyond ``MAX_VALUES`` or nest beyond ``MAX_DEPTH`` is refused at the node
+    that crosses the limit, with its line, before the rest is even scanned.
+    """
+
+    def start_limits(self) -> None:
+        self.depth = 0
+        self.expanded: dict[int, int] = {}  # id(node) -> values it expands to
+        self.total = 0  # values the whole document expands to, so far
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # The scanner looks up to 1,024 characters ahead for a possible key at each open
+        # bracket, at a cost that grows with the depth: refuse deep flow nesting as it is read.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Abort(_limit_problem(self.get_mark(), _TOO_DEEP))
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        mark = self.peek_event().start_mark
+        alias = self.check_event(AliasEvent)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # the root is at depth 1, as deep as the builder allows
+                raise _Abort(_limit_problem(mark, _TOO_DEEP))
+            node: Node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if alias:  # the document grows by the anchor's whole size
+            self.total += self._size(node, mark)
+        else:
+            self.expanded[id(node)] = 1 + sum(self._size(child, mark) for child in _children(node))
+            self.total += 1
+        if self.total > MAX_VALUES:
+            raise _Abort(_limit_problem(mark, _TOO_MANY))
+        return node
+
+    def _size(self, node: Node, mark: yaml.Mark) -> int:
+        size = self.expanded.get(id(node))
+        if size is None:  # an alias inside its own anchor: it would expand forever
+            raise _Abort(_limit_problem(mark, _SELF_ALIAS))
+        return size
+
+
+if yaml.__with_libyaml__:
+
+    class _BoundedLoader(_Limits, yaml.cyaml.CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+        """libyaml scans and parses (C: linear, fast); the composing above stays in Python."""
+
+        def __init__(self, text: str) -> None:
+            yaml.cyaml.CParser.__init__(self, text)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.start_limits()
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _BoundedLoader(_Limits, yaml.SafeLoader):  # type: ignore[no-redef]
+        def __init__(self, text: str) -> None:
+            yaml.SafeLoader.__init__(self, text)
+            self.start_limits()
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+_TOO_DEEP = f"the document is nested too deeply (more than {MAX_DEPTH} levels)"
+_TOO_MANY = f"the document expands to too many values (more than {MAX_VALUES:,}): an alias bomb?"
+_SELF_ALIAS = "an alias refers to its own anchor: the document would expand forever"
+
+
+def _limit_problem(mark: yaml.Mark, message: str) -> Problem:
+    return Problem(
+        message,
+        (),
+        code="too_large",
+        line=mark.line + 1,
+        column=mark.column + 1,
+        hint="use anchors (&name) and aliases (*name) sparingly, and nest less deeply",
+    )
 
 
 class _Builder:

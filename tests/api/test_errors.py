@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import SALE
+
 ROUTES = [
     ("post", "/v1/programmes/coffee-shop/quote"),
     ("post", "/v1/programmes/coffee-shop/transactions"),
@@ -74,8 +76,6 @@ def test_an_unexpected_failure_is_a_bare_500(app, as_role, monkeypatch):
         raise RuntimeError("secret detail")
 
     monkeypatch.setattr(app.extensions["loyalty"].ledger, "commit_sale", explode)
-    response = as_role("admin").post(
-        "/v1/programmes/coffee-shop/transactions", json={"member_id": "m1", "id": "t"}
-    )
+    response = as_role("admin").post("/v1/programmes/coffee-shop/transactions", json=SALE)
     assert_problem(response, 500)
     assert "secret detail" not in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
-"""Property-based conformance: schemathesis fuzzes every operation of /openapi.json on the app.
+"""Property-based conformance: schemathesis fuzzes every operation of /openapi.json on the app,
+once on a SQLite ledger and once on PostgreSQL (the backends must give the same answers).
 
 Bodies, parameters and headers are drawn from the document (positive data: what the
 contract accepts). Each answer must not be a 5xx and must conform: a documented status,
@@ -12,6 +13,7 @@ run on this pytest); a fixture checks that the app serves exactly that document.
 from __future__ import annotations
 
 import json
+import uuid
 
 import hypothesis.strategies as st
 import pytest
@@ -23,10 +25,13 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.health import OPENAPI
 from engine.ledger.keys import create_key
+from tests.ledger.conftest import SERVER
 
 DOCUMENT = json.loads(OPENAPI.read_text(encoding="utf-8"))
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
@@ -57,10 +62,25 @@ def flatmap_path_parameters(context, path_parameters):
     return st.fixed_dictionaries(choices)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A fresh ledger for the module on each backend (the fuzz seeds its own data)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite'}"
+        return
+    name = f"loyalty_fuzz_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite'}"
-    app = create_app({"database_url": url, "matcher": "python"})
+def served(database):
+    app = create_app({"database_url": database, "matcher": "python"})
     key = create_key(app.extensions["loyalty"].database, "admin")
     client, auth = app.test_client(), {"Authorization": f"Bearer {key}"}
     assert client.get("/openapi.json").get_json() == DOCUMENT
@@ -70,7 +90,8 @@ def served(tmp_path_factory):
     assert client.post(f"{base}/adjustments", json=adjust, headers=auth).status_code == 201
     sale = client.post(SALES.format(**SEEDED), json=SALE, headers=auth)
     assert sale.status_code == 201
-    return app, auth
+    yield app, auth
+    app.extensions["loyalty"].database.dispose()
 
 
 @SCHEMA.parametrize()

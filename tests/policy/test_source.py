@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from engine.policy import source
 from engine.policy.source import MAX_FILE_BYTES, load_yaml
 
 
@@ -87,7 +88,7 @@ def test_an_alias_bomb_is_refused():
 
 def test_a_self_referencing_alias_is_refused():
     [(_, _, message)] = problems_of(b"&a [*a]\n")
-    assert "nested too deeply" in message
+    assert "refers to its own anchor" in message
 
 
 def test_deeply_nested_flow_collections_are_refused():
@@ -99,3 +100,56 @@ def test_merge_keys_are_refused_with_a_hint():
     loaded = load_yaml(b"base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n", "f.yaml")
     [problem] = loaded.problems
     assert (problem.line, problem.message) == (3, "YAML merge keys (<<) are not supported")
+
+
+def _composed_nodes(
+    monkeypatch, raw: bytes
+) -> tuple[int, list[tuple[int | None, int | None, str]]]:
+    """How many nodes the loader composed before answering, and its problems."""
+    calls = []
+    original = source._Limits.compose_node
+
+    def counting(self, parent, index):
+        calls.append(1)
+        return original(self, parent, index)
+
+    monkeypatch.setattr(source._Limits, "compose_node", counting)
+    problems = problems_of(raw)
+    return len(calls), problems
+
+
+def test_a_billion_laughs_is_refused_while_composing_after_a_few_nodes(monkeypatch):
+    # 9 levels of 10 aliases each expand to 10**9 values; composing refuses at the alias
+    # that crosses MAX_VALUES, having composed only a few dozen nodes (no expansion at all).
+    lines = [b"a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [b"a%d: &a%d [%s]" % (i, i, b", ".join([b"*a%d" % (i - 1)] * 10)) for i in range(1, 9)]
+    composed, [(line, column, message)] = _composed_nodes(monkeypatch, b"\n".join(lines))
+    assert composed < 100
+    assert "too many values" in message and (line, column) == (6, 10)  # a5: 10**6 values
+
+
+def test_a_flat_bomb_of_many_aliases_to_one_big_anchor_stops_at_the_limit(monkeypatch):
+    anchor = b"a: &a [" + b", ".join([b"x"] * 1000) + b"]\n"
+    raw = anchor + b"b: [" + b", ".join([b"*a"] * 5000) + b"]\n"
+    composed, [(line, _, message)] = _composed_nodes(monkeypatch, raw)
+    assert "too many values" in message and line == 2
+    assert composed < 1000 + source.MAX_VALUES // 1000 + 10  # the anchor, then ~200 aliases
+
+
+def test_deep_nesting_is_refused_at_the_depth_limit_not_after_reading_it_all(monkeypatch):
+    for raw in (b"[" * 5000 + b"]" * 5000, b"- " * 5000 + b"x", b"{a: " * 5000 + b"}" * 5000):
+        composed, [(line, _, message)] = _composed_nodes(monkeypatch, raw)
+        assert "nested too deeply" in message and line == 1
+        assert composed <= 2 * (source.MAX_DEPTH + 2)  # a key and a value per level at most
+
+
+def test_block_nesting_beyond_the_limit_names_the_line_where_it_crosses(monkeypatch):
+    raw = b"".join(b"  " * i + b"k%d:\n" % i for i in range(200)) + b"  " * 200 + b"end\n"
+    composed, [(line, _, message)] = _composed_nodes(monkeypatch, raw)
+    assert "nested too deeply" in message
+    assert line == source.MAX_DEPTH + 1 and composed <= 2 * (source.MAX_DEPTH + 2)
+
+
+def test_anchors_and_aliases_within_the_limits_still_load():
+    loaded = load_yaml(b"a: &a [1, 2]\nb: *a\nc: {d: *a}\n", "f.yaml")
+    assert loaded.problems == [] and loaded.data == {"a": [1, 2], "b": [1, 2], "c": {"d": [1, 2]}}
