@@ -223,7 +223,7 @@ def test_make_serve_honours_port_and_host_and_creates_a_fresh_ledger(tmp_path: P
     import time
     import urllib.request
 
-    from tests.api.test_server import free_port
+    from tests.served import free_port
 
     port = free_port()
     database = tmp_path / "var" / "loyalty.sqlite"  # as on a fresh machine: no folder yet

@@ -10,8 +10,8 @@ from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
 from tests.api.conftest import Client
 from tests.api.test_openapi import conforms
-from tests.api.test_server import call
 from tests.api.test_server_edges import serving
+from tests.served import call
 
 LIST = "/v1/programmes"
 

@@ -16,9 +16,9 @@ from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
 from engine.ledger.tables import members
 from tests.api.conftest import Client
-from tests.api.test_server import call
 from tests.api.test_server_edges import served  # noqa: F401
 from tests.ledger.conftest import database_url, postgres_schema, postgres_url  # noqa: F401
+from tests.served import call
 
 NAME, PHONE, EMAIL = "Zelda Quixote", "+852 9123 4567", "zelda.quixote@example.org"
 PROFILE = {"name": NAME, "contact": {"phone": PHONE, "email": EMAIL}}

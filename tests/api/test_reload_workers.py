@@ -10,22 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.api.test_server import ROOT, call, free_port, wait_ready
+from tests.served import ROOT, call, fresh_postgres, gunicorn, wait_ready
 
 QUOTE = {
     "member": {"id": "walk-in"},
@@ -38,31 +32,6 @@ QUOTE = {
     },
 }
 EARN = "earn:\n  points: 1\n  per: 1\n"
-POSTGRES = os.environ.get(
-    "LOYALTY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@contextmanager
-def gunicorn(rules: Path, database: str, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(base URL, master process) of gunicorn with two workers on ``rules`` and ``database``."""
-    port = free_port()
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": str(rules)}
-    command = [sys.executable, "-m", "gunicorn", "api:create_app()", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--worker-class", "sync", "--graceful-timeout", "10"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            yield f"http://127.0.0.1:{port}", process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-    assert code == 0, log.read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
@@ -108,7 +77,8 @@ def workers(master: int) -> set[int]:
 
 def test_within_a_second_of_a_reload_every_worker_prices_with_the_new_version(rules, tmp_path):
     database = f"sqlite:///{tmp_path / 'server.sqlite'}"
-    with gunicorn(rules, database, tmp_path / "gunicorn.log") as (base, _master):
+    with gunicorn(database, tmp_path / "gunicorn.log", rules=rules) as server:
+        base = server.base
         key = keys(database)
         [(status, old, points)] = priced(quotes(base, key["pos"], 20))
         assert status == 200 and points == 32
@@ -129,7 +99,8 @@ def test_within_a_second_of_a_reload_every_worker_prices_with_the_new_version(ru
 
 def test_a_worker_restarted_over_broken_files_serves_the_last_good_version(rules, tmp_path):
     database = f"sqlite:///{tmp_path / 'server.sqlite'}"
-    with gunicorn(rules, database, tmp_path / "gunicorn.log") as (base, master):
+    with gunicorn(database, tmp_path / "gunicorn.log", rules=rules) as server:
+        base, master = server.base, server.process
         key = keys(database)
         [(_, good, _)] = priced(quotes(base, key["pos"], 20))
         edit(rules, EARN, "earn:\n  points: many\n  per: 1\n")
@@ -152,16 +123,9 @@ def test_a_worker_restarted_over_broken_files_serves_the_last_good_version(rules
 
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
-    name = f"loyalty_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    open_database(url).dispose()  # migrate once, before two servers start
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres() as url:
+        open_database(url).dispose()  # migrate once, before two servers start
+        yield url
 
 
 def test_a_reload_on_one_host_reaches_another_host_on_the_same_postgresql(
@@ -173,9 +137,10 @@ def test_a_reload_on_one_host_reaches_another_host_on_the_same_postgresql(
         shutil.copytree(ROOT / "rules/coffee-shop", folder / "coffee-shop")
         hosts.append(folder)
     with (
-        gunicorn(hosts[0], postgres_database, tmp_path / "a.log") as (base_a, _),
-        gunicorn(hosts[1], postgres_database, tmp_path / "b.log") as (base_b, _),
+        gunicorn(postgres_database, tmp_path / "a.log", rules=hosts[0]) as host_a,
+        gunicorn(postgres_database, tmp_path / "b.log", rules=hosts[1]) as host_b,
     ):
+        base_a, base_b = host_a.base, host_b.base
         key = keys(postgres_database)
         edit(hosts[0], EARN, "earn:\n  points: 3\n  per: 1\n")
         status, _, report = call("POST", f"{base_a}/v1/admin/reload", key=key["marketer"])

@@ -13,7 +13,6 @@ run on this pytest); a fixture checks that the app serves exactly that document.
 from __future__ import annotations
 
 import json
-import uuid
 
 import hypothesis.strategies as st
 import pytest
@@ -25,13 +24,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.health import OPENAPI
 from engine.ledger.keys import create_key
-from tests.ledger.conftest import SERVER
+from tests.served import fresh_postgres
 
 DOCUMENT = json.loads(OPENAPI.read_text(encoding="utf-8"))
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
@@ -68,14 +65,8 @@ def database(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite'}"
         return
-    name = f"loyalty_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

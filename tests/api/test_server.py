@@ -1,4 +1,5 @@
-"""The real server: gunicorn with two sync workers on loopback, spoken to over HTTP.
+"""The real server: gunicorn with two workers and the settings `loyalty serve` uses, on
+loopback, spoken to over HTTP.
 
 Each worker builds its own app (and durable-rules host) after the fork; the ledger is a
 SQLite file both workers share. The server is stopped with SIGTERM and must exit cleanly.
@@ -6,25 +7,14 @@ SQLite file both workers share. The server is stopped with SIGTERM and must exit
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
+from tests.served import call, gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 SALE = {
     "member_id": "m-1",
     "id": "till-1-0001",
@@ -35,61 +25,12 @@ SALE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def call(method: str, url: str, body: Any = None, key: str | None = None):
-    """(status, headers, JSON body) of one request; 4xx and 5xx are answers, not errors."""
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers, json.loads(error.read())
-
-
-def wait_ready(base: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited before it was ready"
-        try:
-            if call("GET", f"{base}/readyz")[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not ready after {seconds} s")
-
-
 @pytest.fixture
 def server(tmp_path) -> Iterator[tuple[str, str]]:
     """(base URL, database URL) of gunicorn serving ``api:create_app()``."""
-    port, database = free_port(), f"sqlite:///{tmp_path / 'server.sqlite'}"
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules"}
-    command = [sys.executable, "-m", "gunicorn", "api:create_app()", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--worker-class", "sync", "--graceful-timeout", "10"]
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            yield f"http://127.0.0.1:{port}", database
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-    assert code == 0, log_path.read_text(errors="replace")[-3000:]
+    database = f"sqlite:///{tmp_path / 'server.sqlite'}"
+    with gunicorn(database, tmp_path / "gunicorn.log") as served:
+        yield served.base, database
 
 
 def test_enrol_sell_replay_and_read_over_http(server):

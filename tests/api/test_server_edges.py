@@ -5,11 +5,7 @@ cannot hold a worker."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,32 +15,18 @@ import pytest
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.api.test_server import ROOT, free_port, wait_ready
+from tests.served import gunicorn
 
 
 @contextmanager
 def serving(tmp_path: Path, **env: str) -> Iterator[tuple[int, Path, str]]:
-    """(port, log file, database URL) of gunicorn with api/gunicorn_config.py, two workers,
-    a 1 s read timeout and ``env`` (``LOYALTY_*`` settings)."""
-    port, database = free_port(), f"sqlite:///{tmp_path / 'server.sqlite'}"
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules", **env}
-    env.setdefault("LOYALTY_READ_TIMEOUT", "1")
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:api.gunicorn_config"]
-    command += ["api:create_app()", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            yield port, log_path, database
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-    assert code == 0, log_path.read_text(errors="replace")[-3000:]
+    """(port, log file, database URL) of gunicorn with two workers, a 1 s read timeout and
+    ``env`` (``LOYALTY_*`` settings)."""
+    database = f"sqlite:///{tmp_path / 'server.sqlite'}"
+    with gunicorn(
+        database, tmp_path / "gunicorn.log", env={"LOYALTY_READ_TIMEOUT": "1", **env}
+    ) as server:
+        yield server.port, server.log, database
 
 
 @pytest.fixture

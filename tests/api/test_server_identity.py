@@ -8,10 +8,6 @@ workers, posts it once; the ledger check stays clean.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,8 +19,9 @@ import pytest
 from engine.ledger.check import check
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.api.test_server import ROOT, SALE, free_port, wait_ready
+from tests.api.test_server import SALE
 from tests.ledger.conftest import database_url, postgres_schema, postgres_url  # noqa: F401
+from tests.served import gunicorn
 
 NO_ID = {k: v for k, v in SALE.items() if k != "id"}
 
@@ -53,23 +50,8 @@ def send(url: str, body: Any, key: str, headers: dict[str, str] | None = None):
 @pytest.fixture
 def served(tmp_path, database_url) -> Iterator[tuple[str, str]]:  # noqa: F811
     """(base URL, database URL) of gunicorn with two workers on this test's backend."""
-    port = free_port()
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database_url, "LOYALTY_RULES": "rules"}
-    command = [sys.executable, "-m", "gunicorn", "api:create_app()", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--worker-class", "sync", "--graceful-timeout", "10"]
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            yield f"http://127.0.0.1:{port}", database_url
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with gunicorn(database_url, tmp_path / "gunicorn.log", clean_exit=False) as server:
+        yield server.base, database_url
 
 
 def test_a_sale_named_every_way_at_once_is_posted_once(served):
