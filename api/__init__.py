@@ -12,7 +12,18 @@ from typing import Any
 
 from flask import Flask
 
-from api import campaigns, errors, health, logs, members, outreach, policies, reviews, sales
+from api import (
+    campaigns,
+    console,
+    errors,
+    health,
+    logs,
+    members,
+    outreach,
+    policies,
+    reviews,
+    sales,
+)
 from api.services import Services
 from api.settings import Settings
 
@@ -36,4 +47,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outreach.bp,
     ):
         app.register_blueprint(blueprint)
+    console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1
     return app

@@ -17,6 +17,11 @@ class Settings:
     matcher: str = "durable"
     max_body_bytes: int = 256 * 1024
     auth: bool = True  # tests of other concerns may turn keys off; serving never does
+    # The console's session cookie: signed with this secret, or with one generated once and
+    # kept in the database (so every worker and host agrees) when it is empty.
+    secret_key: str = ""
+    session_minutes: int = 8 * 60
+    secure_cookies: bool = False  # True behind HTTPS: the cookie is then never sent in clear
 
     @classmethod
     def from_env(cls, overrides: Mapping[str, Any]) -> Settings:

@@ -275,3 +275,13 @@ programme_generation = Table(
     Column("generation", BigInteger, nullable=False),
     Column("changed_at", Moment(), nullable=False),
 )
+
+# Secrets the serving processes must share, e.g. the key that signs console sessions: kept
+# with the keys they protect so that every worker on every host signs and checks alike.
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Moment(), nullable=False),
+)

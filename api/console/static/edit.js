@@ -1,0 +1,109 @@
+import { ApiProblem, api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+
+const select = document.getElementById("programme");
+const source = document.getElementById("source");
+const gutter = document.getElementById("gutter");
+const list = document.getElementById("problems");
+const status = document.getElementById("status");
+const DEBOUNCE_MS = 400;
+let timer;
+let sequence = 0; // answers to older texts are dropped: only the newest text's problems show
+
+function drawGutter(marks = new Map()) {
+  const count = source.value.split("\n").length;
+  const rows = [];
+  for (let line = 1; line <= count; line += 1) {
+    const problem = marks.get(line);
+    rows.push(
+      problem
+        ? el("span", { class: `mark ${problem.severity}`, "data-line": line, title: problem.message }, `● ${line}`)
+        : el("span", { "data-line": line }, String(line)),
+    );
+  }
+  gutter.replaceChildren(...rows.flatMap((row) => [row, "\n"]));
+  gutter.scrollTop = source.scrollTop;
+}
+
+function goToLine(line) {
+  const lines = source.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
+  source.focus();
+  source.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+}
+
+function render(result) {
+  const marks = new Map();
+  for (const p of result.problems) if (p.line && !marks.has(p.line)) marks.set(p.line, p);
+  drawGutter(marks);
+  list.replaceChildren(
+    ...result.problems.map((p) =>
+      el(
+        "li",
+        { class: `problem ${p.severity}`, "data-line": p.line ?? "" },
+        p.line ? el("button", { type: "button", class: "link", "data-goto": p.line, text: `Line ${p.line}` }) : "",
+        el("span", { text: ` ${p.severity}: ${p.message}` }),
+        p.hint ? el("span", { class: "hint", text: ` — ${p.hint}` }) : "",
+        p.path ? el("code", { text: p.path }) : "",
+      ),
+    ),
+  );
+  status.textContent = result.valid
+    ? `Valid: version ${result.version}${result.problems.length ? ` (${result.problems.length} warnings)` : ""}`
+    : `${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}`;
+  status.dataset.valid = String(result.valid);
+}
+
+async function validate() {
+  const mine = ++sequence;
+  status.textContent = "Checking…";
+  delete status.dataset.valid;
+  try {
+    const result = await api("POST", "/v1/policies/validate", { yaml: source.value });
+    if (mine === sequence) {
+      clearProblem();
+      render(result);
+    }
+  } catch (error) {
+    if (mine !== sequence) return;
+    status.textContent = error instanceof ApiProblem ? `Not checked (${error.status})` : "Not checked";
+    showProblem(error);
+  }
+}
+
+function schedule() {
+  drawGutter();
+  clearTimeout(timer);
+  timer = setTimeout(validate, DEBOUNCE_MS);
+}
+
+async function loadSource() {
+  if (!select.value) return;
+  try {
+    const summary = await api("GET", `/v1/programmes/${encodeURIComponent(select.value)}`);
+    source.value = summary.source ?? "";
+    schedule();
+  } catch (error) {
+    showProblem(error);
+  }
+}
+
+source.addEventListener("input", schedule);
+source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
+source.addEventListener("keydown", (event) => {
+  if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey) {
+    // Two spaces, as YAML wants; Escape then Tab leaves the editor (keyboard users).
+    if (source.dataset.escaped === "true") return;
+    event.preventDefault();
+    source.setRangeText("  ", source.selectionStart, source.selectionEnd, "end");
+    schedule();
+  }
+  source.dataset.escaped = String(event.key === "Escape");
+});
+list.addEventListener("click", (event) => {
+  const line = event.target.closest("[data-goto]")?.dataset.goto;
+  if (line) goToLine(Number(line));
+});
+select.addEventListener("change", loadSource);
+
+drawGutter();
+fillProgrammes(select).then(loadSource, showProblem);

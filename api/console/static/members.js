@@ -1,0 +1,59 @@
+import { api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+
+const form = document.getElementById("lookup");
+const box = document.getElementById("member");
+
+function table(caption, head, rows) {
+  return el(
+    "table",
+    {},
+    el("caption", { text: caption }),
+    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, rows.length ? rows.map((row) => el("tr", {}, row.map((c) => el("td", { text: c ?? "—" })))) : el("tr", {}, el("td", { colspan: head.length, text: "None." }))),
+  );
+}
+
+function show(m) {
+  const t = m.tier;
+  const progress = t.next
+    ? `${t.qualifying_spend} qualifying spend; ${t.remaining_to_next} more to ${t.next} (at ${t.next_threshold})`
+    : `${t.qualifying_spend} qualifying spend; top tier`;
+  box.replaceChildren(
+    el(
+      "div",
+      { class: "card" },
+      el("h2", { text: `${m.name ?? m.id} (${m.id})` }),
+      el(
+        "dl",
+        { class: "facts" },
+        el("dt", { text: "Balance" }), el("dd", { id: "balance", class: "big", text: String(m.balance.total) }),
+        el("dt", { text: "Spendable / pending / debt" }), el("dd", { text: `${m.balance.spendable} / ${m.balance.pending} / ${m.balance.debt}` }),
+        el("dt", { text: "Tier" }), el("dd", { id: "tier", text: `${t.id} since ${t.since ?? "—"}${t.valid_until ? `, valid until ${t.valid_until}` : ""}` }),
+        el("dt", { text: "Progress" }), el("dd", { text: progress }),
+        el("dt", { text: "Joined" }), el("dd", { text: m.joined ?? "—" }),
+      ),
+      el("p", { class: "meta", text: `${m.programme}@${m.version}` }),
+    ),
+    el("div", { class: "card" }, table("Point lots", ["Points", "Remaining", "Earned", "Expires", "Status"], m.lots.map((l) => [
+      l.points, l.remaining, l.earned_at, l.expires_at ?? "never", l.status,
+    ]))),
+    el("div", { class: "card" }, table("History", ["When", "Kind", "Points", "Transaction", "Reason"], m.history.entries.map((e) => [
+      e.at, e.kind, e.points, e.transaction_id, e.reason,
+    ]))),
+  );
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearProblem();
+  const programme = encodeURIComponent(form.programme.value);
+  const member = encodeURIComponent(document.getElementById("member-id").value.trim());
+  try {
+    show(await api("GET", `/v1/programmes/${programme}/members/${member}`));
+  } catch (error) {
+    box.replaceChildren();
+    showProblem(error);
+  }
+});
+
+fillProgrammes(form.programme).catch(showProblem);
