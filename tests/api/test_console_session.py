@@ -8,7 +8,7 @@ import re
 import pytest
 
 from api import create_app
-from engine.ledger.keys import create_key, revoke_key
+from engine.ledger.keys import revoke_key
 
 
 def _token(html: str) -> str:
