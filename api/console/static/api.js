@@ -67,3 +67,12 @@ export async function fillProgrammes(select) {
   );
   return programmes;
 }
+
+// A stored instant as the programme's wall clock ("2026-11-18 08:15"), the way staff read it.
+export function when(iso, timezone) {
+  if (!iso) return "—";
+  const format = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+  return format.format(new Date(iso));
+}

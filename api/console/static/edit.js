@@ -29,6 +29,10 @@ function goToLine(line) {
   const start = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
   source.focus();
   source.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+  // A selection set from script does not scroll the textarea: bring the line to a third down.
+  const lineHeight = parseFloat(getComputedStyle(source).lineHeight);
+  source.scrollTop = Math.max(0, (line - 1) * lineHeight - source.clientHeight / 3);
+  gutter.scrollTop = source.scrollTop;
 }
 
 function render(result) {
@@ -78,8 +82,10 @@ function schedule() {
 
 async function loadSource() {
   if (!select.value) return;
+  const wanted = select.value;
   try {
-    const summary = await api("GET", `/v1/programmes/${encodeURIComponent(select.value)}`);
+    const summary = await api("GET", `/v1/programmes/${encodeURIComponent(wanted)}`);
+    if (select.value !== wanted) return; // another programme was picked meanwhile
     source.value = summary.source ?? "";
     schedule();
   } catch (error) {

@@ -1,7 +1,8 @@
-import { api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+import { api, clearProblem, el, fillProgrammes, showProblem, when } from "./api.js";
 
 const form = document.getElementById("lookup");
 const box = document.getElementById("member");
+let programmes = [];
 
 function table(caption, head, rows) {
   return el(
@@ -13,7 +14,7 @@ function table(caption, head, rows) {
   );
 }
 
-function show(m) {
+function show(m, timezone) {
   const t = m.tier;
   const progress = t.next
     ? `${t.qualifying_spend} qualifying spend; ${t.remaining_to_next} more to ${t.next} (at ${t.next_threshold})`
@@ -34,11 +35,11 @@ function show(m) {
       ),
       el("p", { class: "meta", text: `${m.programme}@${m.version}` }),
     ),
-    el("div", { class: "card" }, table("Point lots", ["Points", "Remaining", "Earned", "Expires", "Status"], m.lots.map((l) => [
-      l.points, l.remaining, l.earned_at, l.expires_at ?? "never", l.status,
+    el("div", { class: "card" }, table(`Point lots (times in ${timezone})`, ["Points left", "Earned", "Spendable from", "Expires"], m.lots.map((l) => [
+      l.points, when(l.earned_at, timezone), l.pending_until ? when(l.pending_until, timezone) : "now", l.expires_at ? when(l.expires_at, timezone) : "never",
     ]))),
-    el("div", { class: "card" }, table("History", ["When", "Kind", "Points", "Transaction", "Reason"], m.history.entries.map((e) => [
-      e.at, e.kind, e.points, e.transaction_id, e.reason,
+    el("div", { class: "card" }, table(`History, newest first${m.history.next_before ? " (latest page)" : ""}`, ["When", "Kind", "Points", "Transaction", "Reason"], m.history.entries.map((e) => [
+      when(e.at, timezone), e.kind, e.points, e.transaction_id, e.reason,
     ]))),
   );
 }
@@ -49,11 +50,12 @@ form.addEventListener("submit", async (event) => {
   const programme = encodeURIComponent(form.programme.value);
   const member = encodeURIComponent(document.getElementById("member-id").value.trim());
   try {
-    show(await api("GET", `/v1/programmes/${programme}/members/${member}`));
+    const timezone = programmes.find((p) => p.id === form.programme.value)?.timezone ?? "UTC";
+    show(await api("GET", `/v1/programmes/${programme}/members/${member}`), timezone);
   } catch (error) {
     box.replaceChildren();
     showProblem(error);
   }
 });
 
-fillProgrammes(form.programme).catch(showProblem);
+fillProgrammes(form.programme).then((list) => { programmes = list; }, showProblem);

@@ -32,8 +32,10 @@ function show(card) {
 }
 
 async function loadSource() {
+  const wanted = form.programme.value;
   try {
-    source.value = (await api("GET", `/v1/programmes/${encodeURIComponent(form.programme.value)}`)).source ?? "";
+    const summary = await api("GET", `/v1/programmes/${encodeURIComponent(wanted)}`);
+    if (form.programme.value === wanted) source.value = summary.source ?? ""; // still the pick
   } catch (error) {
     showProblem(error);
   }

@@ -88,7 +88,7 @@ function show(quote) {
         el("dt", { text: "Payable" }), el("dd", { id: "payable", text: quote.totals.payable }),
         el("dt", { text: "Points earned" }), el("dd", { id: "points-total", class: "big", text: String(quote.points.total) }),
         el("dt", { text: "Of which" }), el("dd", { text: `base ${quote.points.base}, tier ${quote.points.tier_bonus}, capped ${quote.points.capped}` }),
-        el("dt", { text: "Points expire" }), el("dd", { text: quote.points.expires_at ?? "never" }),
+        el("dt", { text: "Points expire" }), el("dd", { text: quote.points.expires_at ? quote.points.expires_at.slice(0, 10) : "never" }),
         el("dt", { text: "Tier" }), el("dd", { id: "tier", text: `${t.before} → ${t.after}${t.upgraded ? " (upgraded)" : ""}; ${progress}` }),
       ),
       quote.messages.length ? el("ul", { class: "messages" }, quote.messages.map((m) => el("li", { text: m }))) : "",
