@@ -45,10 +45,11 @@ PAGES = {  # path → (template, title, roles that may use it; the API still dec
     "try": ("try.html", "Try it", ("pos", "marketer")),
     "members": ("members.html", "Members", ("pos", "marketer")),
     "review": ("review.html", "Review", ("reviewer",)),
+    "campaigns": ("campaigns.html", "Campaigns", ("marketer",)),
 }
 # Our pages load only our own files; Swagger UI styles its elements inline.
 CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'{inline}; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'{inline}; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
@@ -111,7 +112,7 @@ def sign_out() -> BaseResponse:
     return redirect(url_for("console.sign_in"))
 
 
-@bp.get("/<any(programmes, edit, try, members, review):name>")
+@bp.get("/<any(programmes, edit, try, members, review, campaigns):name>")
 def page(name: str) -> BaseResponse | str:
     if not _signed_in():
         return redirect(url_for("console.sign_in"))

@@ -5,13 +5,28 @@ till clerk see and can do, and that every page loads with no console error or fa
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.api.test_server import call
 from tests.console.conftest import sign_in
 
 QUOTE_AT = "2026-11-18T08:15"  # member day (double points) and early-bird hours, Shanghai
+CAMPAIGN = "/v1/programmes/recommended/campaigns/reactivate-near-critical-point"
+LAUNCH_DAY = "2026-04-13"  # the campaign's first day; the demo history ends the day before
+
+
+@pytest.fixture(scope="module")
+def demo_members(server):
+    """400 synthetic members of the recommended programme, with six months of history."""
+    loyalty = Path(sys.executable).with_name("loyalty")
+    command = [str(loyalty), "demo", "generate", "--members", "400", "--until", "2026-04-12"]
+    subprocess.run([*command, "--database", server.database], check=True, capture_output=True)
+    return 400
 
 
 def clean(watch, *, refused_ok=()) -> None:
@@ -196,3 +211,45 @@ def test_signing_out_ends_the_session(server, page):
     page.goto(f"{server.base}/members")
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     clean(watch)
+
+
+def test_a_marketer_previews_estimates_and_launches_a_campaign(server, demo_members, page):
+    page, watch = page
+    marketer = server.keys["marketer"]
+    at = f"?at={LAUNCH_DAY}T00:00:00%2B08:00"
+    _, _, preview = call("GET", f"{server.base}{CAMPAIGN}/preview{at}", key=marketer)
+    _, _, estimate = call("GET", f"{server.base}{CAMPAIGN}/estimate{at}", key=marketer)
+    sign_in(page, server, "marketer")
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_label("Programme").select_option("recommended")
+    page.get_by_label("As of (date)").fill(LAUNCH_DAY)
+    page.get_by_role("button", name="Preview audience").click()
+    expect(page.locator("#preview-result h2")).to_have_text(
+        f"Audience: {preview['audience']} members"
+    )
+    page.get_by_role("button", name="Estimate budget").click()
+    expect(page.locator("#downpour-cost")).to_contain_text(f"{estimate['total']['points']} points")
+    page.get_by_role("button", name="Critical-point chart").click()
+    chart = page.get_by_role("img", name=re.compile("critical point"))
+    expect(chart).to_be_visible()
+    assert chart.evaluate("image => image.complete && image.naturalWidth") > 0
+    page.get_by_role("button", name="Launch…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.get_by_role("button", name="Launch").click()
+    expect(page.locator("#launch-result h2")).to_have_text("Launched")
+    _, _, after = call("GET", f"{server.base}{CAMPAIGN}/preview{at}", key=marketer)
+    assert after["launched"] is not None
+    clean(watch)
+
+
+def test_a_pos_key_cannot_launch_a_campaign(server, demo_members, page):
+    page, watch = page
+    sign_in(page, server, "pos")
+    page.goto(f"{server.base}/campaigns")
+    page.get_by_label("Programme").select_option("recommended")
+    page.get_by_role("button", name="Launch…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Launch").click()
+    expect(page.locator("#alert")).to_have_attribute("data-status", "403")
+    assert watch.ok_writes == []
+    clean(watch, refused_ok=("403 POST",))

@@ -10,7 +10,7 @@ export class ApiProblem extends Error {
   }
 }
 
-export async function api(method, path, { json, yaml } = {}) {
+export async function api(method, path, { json, yaml, text: asText = false } = {}) {
   const headers = { "X-CSRF-Token": token, Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -22,6 +22,7 @@ export async function api(method, path, { json, yaml } = {}) {
   }
   const response = await fetch(path, { method, headers, body, credentials: "same-origin" });
   const text = await response.text();
+  if (response.ok && asText) return text;
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) throw new ApiProblem(response.status, data);
   return data;
