@@ -49,7 +49,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("console-server")
     port, database = free_port(), f"sqlite:///{folder / 'console.sqlite'}"
     engine = open_database(database)
-    keys = {role: create_key(engine, role) for role in ("pos", "marketer", "reviewer")}
+    keys = {role: create_key(engine, role) for role in ("pos", "marketer", "reviewer", "admin")}
     engine.dispose()
     env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules"}
     command = [sys.executable, "-m", "gunicorn", "api:create_app()", "--bind", f"127.0.0.1:{port}"]

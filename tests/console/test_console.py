@@ -81,6 +81,15 @@ def test_a_typo_is_marked_beside_its_line_and_fixing_it_clears_the_mark(server, 
     expect(problem).to_contain_text("unknown field 'nmae'")
     expect(problem).to_contain_text("did you mean 'name'?")
     expect(page.locator("#status")).to_have_attribute("data-valid", "false")
+    page.get_by_role("button", name="Diff against live").click()
+    expect(page.locator("#diff-lines .added")).to_have_text(
+        f'+ {line}\t  nmae: "拾光咖啡 Shiguang Coffee Club"'
+    )
+    expect(page.locator("#diff-lines .removed")).to_have_text(
+        '- \t  name: "拾光咖啡 Shiguang Coffee Club"'
+    )
+    page.get_by_role("button", name="Save draft in this browser").click()
+    expect(page.get_by_label("Drafts").locator("option")).to_contain_text(["coffee-shop"])
     editor.fill(text)
     expect(page.locator("#status")).to_have_attribute("data-valid", "true")
     expect(page.locator("#gutter .mark")).to_have_count(0)
@@ -253,3 +262,39 @@ def test_a_pos_key_cannot_launch_a_campaign(server, demo_members, page):
     expect(page.locator("#alert")).to_have_attribute("data-status", "403")
     assert watch.ok_writes == []
     clean(watch, refused_ok=("403 POST",))
+
+
+def test_signing_in_works_from_the_keyboard_alone(server, page):
+    page, watch = page
+    page.goto(f"{server.base}/")
+    expect(page.get_by_label("API key")).to_be_focused()  # the one thing to do here
+    page.keyboard.press("Shift+Tab")  # the header's links come before it, the button after
+    expect(page.get_by_role("link", name="Sign in")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.type(server.keys["marketer"])
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/programmes$"))
+    page.wait_for_load_state("networkidle")
+    clean(watch)
+
+
+@pytest.mark.parametrize(
+    "path", ["/programmes", "/edit", "/try", "/members", "/review", "/campaigns"]
+)
+def test_every_control_on_every_page_has_a_label(server, page, path):
+    page, watch = page
+    sign_in(page, server, "admin")
+    page.goto(f"{server.base}{path}")
+    page.wait_for_load_state("networkidle")
+    controls = page.locator("main input:not([type=hidden]), main select, main textarea")
+    unnamed = [
+        html
+        for html, named in controls.evaluate_all(
+            "nodes => nodes.map(n => [n.outerHTML.slice(0, 80),"
+            " n.labels.length > 0 || n.hasAttribute('aria-label')])"
+        )
+        if not named
+    ]
+    assert unnamed == []
+    assert page.locator("h1").count() == 1 and page.locator("html").get_attribute("lang") == "en"
+    clean(watch)

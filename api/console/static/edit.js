@@ -8,6 +8,8 @@ const status = document.getElementById("status");
 const DEBOUNCE_MS = 400;
 let timer;
 let sequence = 0; // answers to older texts are dropped: only the newest text's problems show
+let live = ""; // the published text of the programme picked, to diff against
+const DRAFTS = "loyalty-console-drafts"; // drafts stay in this browser (no server-side drafts yet)
 
 function drawGutter(marks = new Map()) {
   const count = source.value.split("\n").length;
@@ -86,13 +88,89 @@ async function loadSource() {
   try {
     const summary = await api("GET", `/v1/programmes/${encodeURIComponent(wanted)}`);
     if (select.value !== wanted) return; // another programme was picked meanwhile
-    source.value = summary.source ?? "";
+    live = summary.source ?? "";
+    source.value = live;
     schedule();
   } catch (error) {
     showProblem(error);
   }
 }
 
+// The lines of a longest common subsequence: what was kept, removed (-) and added (+).
+export function diffLines(before, after) {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  const common = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i -= 1) {
+    for (let j = b.length - 1; j >= 0; j -= 1) {
+      common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push({ kind: " ", text: a[i], line: j + 1 }); i += 1; j += 1;
+    } else if (j < b.length && (i === a.length || common[i][j + 1] >= common[i + 1][j])) {
+      out.push({ kind: "+", text: b[j], line: j + 1 }); j += 1;
+    } else {
+      out.push({ kind: "-", text: a[i], line: null }); i += 1;
+    }
+  }
+  return out;
+}
+
+function showDiff() {
+  const changes = diffLines(live, source.value).filter((change) => change.kind !== " ");
+  const view = document.getElementById("diff-view");
+  const rows = changes.length
+    ? changes.map((c) => el("span", { class: c.kind === "+" ? "added" : "removed" }, `${c.kind} ${c.line ?? ""}\t${c.text}`))
+    : [el("span", { text: "No changes: this is the live version." })];
+  document.getElementById("diff-lines").replaceChildren(...rows);
+  view.hidden = false;
+}
+
+function savedDrafts() {
+  try {
+    return JSON.parse(localStorage.getItem(DRAFTS) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function listDrafts() {
+  const drafts = savedDrafts();
+  const picker = document.getElementById("drafts");
+  picker.replaceChildren(
+    ...(drafts.length
+      ? drafts.map((d, index) => el("option", { value: String(index), text: `${d.programme}, ${new Date(d.saved).toLocaleString()}` }))
+      : [el("option", { value: "", text: "— none saved —" })]),
+  );
+}
+
+function saveDraft() {
+  const drafts = [{ programme: select.value, saved: new Date().toISOString(), text: source.value }, ...savedDrafts()].slice(0, 20);
+  localStorage.setItem(DRAFTS, JSON.stringify(drafts));
+  listDrafts();
+  status.textContent = "Draft saved in this browser";
+}
+
+function openDraft() {
+  const draft = savedDrafts()[Number(document.getElementById("drafts").value)];
+  if (!draft) return;
+  select.value = draft.programme;
+  api("GET", `/v1/programmes/${encodeURIComponent(draft.programme)}`).then((summary) => {
+    live = summary.source ?? "";
+    source.value = draft.text;
+    schedule();
+  }, showProblem);
+}
+
+document.getElementById("diff").addEventListener("click", showDiff);
+document.getElementById("save-draft").addEventListener("click", saveDraft);
+document.getElementById("open-draft").addEventListener("click", openDraft);
+listDrafts();
 source.addEventListener("input", schedule);
 source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
 source.addEventListener("keydown", (event) => {
