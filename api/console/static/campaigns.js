@@ -93,26 +93,37 @@ async function run(action) {
   }
 }
 
-async function showChart() {
-  const svg = await api("GET", `/v1/programmes/${encodeURIComponent(programmeSelect.value)}/analysis/critical-point?format=svg`, { text: true });
+// Charts come from the API as SVG; shown through a blob: URL in an <img>, never as markup.
+async function showSvg(url, title, alt, id) {
+  const svg = await api("GET", url, { text: true });
   if (chartUrl) URL.revokeObjectURL(chartUrl);
   chartUrl = URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" }));
-  box.replaceChildren(
-    el("div", { class: "card" }, el("h2", { text: "Points critical point" }),
-      el("img", { src: chartUrl, id: "critical-point", alt: "Share of members active in the next 30 days, by points balance: the balance where it rises is the critical point", class: "chart" })),
-  );
+  box.replaceChildren(el("div", { class: "card" }, el("h2", { text: title }), el("img", { src: chartUrl, id, alt, class: "chart" })));
 }
+
+const showChart = () =>
+  showSvg(
+    `/v1/programmes/${encodeURIComponent(programmeSelect.value)}/analysis/critical-point?format=svg`,
+    "Points critical point",
+    "Share of members active in the next 30 days, by points balance: the balance where it rises is the critical point",
+    "critical-point",
+  );
+
+const showReport = () =>
+  showSvg(`${path()}/report?format=svg${query().replace("?", "&")}`, "Lift report",
+    "Each group's activation against its holdout, with the lift", "lift-report");
 
 function fillCampaigns() {
   const campaigns = summaries.get(programmeSelect.value)?.campaigns ?? [];
   campaignSelect.replaceChildren(...campaigns.map((c) => el("option", { value: c.id, text: `${c.name} (${c.window_words})` })));
   campaignSelect.disabled = !campaigns.length;
-  for (const button of form.querySelectorAll("#preview, #estimate, #launch")) button.disabled = !campaigns.length;
+  for (const button of form.querySelectorAll("#preview, #estimate, #launch, #report")) button.disabled = !campaigns.length;
 }
 
 document.getElementById("preview").addEventListener("click", () => run(async () => showPreview(await api("GET", `${path()}/preview${query()}`))));
 document.getElementById("estimate").addEventListener("click", () => run(async () => showEstimate(await api("GET", `${path()}/estimate${query()}`))));
 document.getElementById("chart").addEventListener("click", () => run(showChart));
+document.getElementById("report").addEventListener("click", () => run(showReport));
 document.getElementById("launch").addEventListener("click", () => {
   document.getElementById("confirm-text").textContent =
     `${campaignSelect.selectedOptions[0]?.textContent ?? ""} in ${programmeSelect.value}, as of ${at() ?? "now"}.`;

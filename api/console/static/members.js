@@ -3,6 +3,8 @@ import { api, clearProblem, el, fillProgrammes, showProblem, when } from "./api.
 const form = document.getElementById("lookup");
 const box = document.getElementById("member");
 let programmes = [];
+const role = document.querySelector('meta[name="role"]')?.content ?? "";
+const seesOutreach = role === "marketer" || role === "admin"; // the API's rule for the work list
 
 function table(caption, head, rows) {
   return el(
@@ -52,6 +54,14 @@ form.addEventListener("submit", async (event) => {
   try {
     const timezone = programmes.find((p) => p.id === form.programme.value)?.timezone ?? "UTC";
     show(await api("GET", `/v1/programmes/${programme}/members/${member}`), timezone);
+    if (seesOutreach) {
+      const { tasks } = await api("GET", `/v1/programmes/${programme}/outreach/tasks?member=${member}&limit=50`);
+      box.append(
+        el("div", { class: "card", id: "outreach" }, table("Outreach tasks", ["Due", "Trigger", "Channel", "Status", "Message"], tasks.map((t) => [
+          t.due, t.trigger, t.channel, t.status, t.message,
+        ]))),
+      );
+    }
   } catch (error) {
     box.replaceChildren();
     showProblem(error);
