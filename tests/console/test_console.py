@@ -201,6 +201,11 @@ def test_a_reviewer_gets_the_six_principles_scorecard(server, page):
     page.get_by_role("button", name="Review").click()
     expect(page.locator("#scorecard tbody tr")).to_have_count(6)
     expect(page.locator("#scorecard")).to_contain_text("Reason to join")
+    page.locator("#scorecard").get_by_role("button", name="line 17").first.click()
+    proposal = page.get_by_label("Proposal (YAML)")
+    expect(proposal).to_be_focused()
+    selected = proposal.evaluate("area => area.value.slice(area.selectionStart, area.selectionEnd)")
+    assert selected.startswith("  pitch:")  # the evidence's line in the proposal
     clean(watch)
 
 

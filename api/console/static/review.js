@@ -11,7 +11,13 @@ function show(card) {
       {},
       el("th", { scope: "row", text: p.title ?? p.id }),
       el("td", { class: `verdict ${p.status}`, text: `${p.status}${p.chinese ? ` (${p.chinese})` : ""}` }),
-      el("td", {}, (p.evidence ?? []).map((e) => el("div", { text: `${e.line ? `line ${e.line}: ` : ""}${e.text ?? e.message ?? JSON.stringify(e)}` }))),
+      el("td", {}, (p.evidence ?? []).map((e) =>
+        el(
+          "div",
+          {},
+          e.line ? el("button", { type: "button", class: "link", "data-goto": e.line, text: `line ${e.line}` }) : "",
+          `${e.line ? ": " : ""}${e.text ?? e.message ?? JSON.stringify(e)}`,
+        ))),
     ),
   );
   box.replaceChildren(
@@ -40,6 +46,18 @@ async function loadSource() {
     showProblem(error);
   }
 }
+
+// Evidence links to its line in the proposal: select the line and scroll it into view.
+box.addEventListener("click", (event) => {
+  const line = Number(event.target.closest("[data-goto]")?.dataset.goto);
+  if (!line) return;
+  const lines = source.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
+  source.focus();
+  source.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+  const lineHeight = parseFloat(getComputedStyle(source).lineHeight) || 20;
+  source.scrollTop = Math.max(0, (line - 3) * lineHeight);
+});
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
