@@ -31,7 +31,7 @@ def programme_summary(evaluator: Evaluator, source: str | None) -> dict[str, Any
         "earn": {"words": _earn_words(document["earn"], symbol), "rules": document["earn"]},
         "burn": {"words": _burn_words(document.get("burn"), symbol), "rules": document.get("burn")},
         "expiry": {"words": _expiry_words(document.get("expiry")), "rules": document.get("expiry")},
-        "rules": [_named(rule) for rule in document.get("rules", [])],
+        "rules": [_rule(rule) for rule in document.get("rules", [])],
         "campaigns": [_campaign(c) for c in document.get("campaigns", [])],
         "source": source,
     }
@@ -141,10 +141,18 @@ def _named(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    window = rule.get("window")
+    return {**_named(rule), "window_words": _window_words(window) if window else "always on"}
+
+
+def _window_words(window: Mapping[str, Any]) -> str:
+    return f"{window.get('from') or 'open'} to {window.get('until') or 'open'}"
+
+
 def _campaign(campaign: Mapping[str, Any]) -> dict[str, Any]:
     window = campaign.get("window", {})
-    start, end = window.get("from"), window.get("until")
-    words = f"{campaign.get('kind', 'campaign')}, {start or 'open'} to {end or 'open'}"
+    words = f"{campaign.get('kind', 'campaign')}, {_window_words(window)}"
     return {
         **_named(campaign),
         "kind": campaign.get("kind"),

@@ -60,6 +60,11 @@ def test_a_marketer_sees_each_programme_as_one_poster(server, page):
     expect(coffee.locator(".tier")).to_have_count(3)
     expect(coffee).to_contain_text("早鸟咖啡 Early bird")
     expect(page.locator(".programme")).to_have_count(3)
+    retail = page.locator('[data-programme="calendar-retail"]')
+    expect(retail.locator(".earn")).to_contain_text("1 point per HK$1")
+    expect(retail).to_contain_text(
+        "Anniversary: spend HK$3,000, save HK$300 (2026-09-18 to 2026-09-27)"
+    )
     cookie = next(c for c in page.context.cookies() if c["name"] == "loyalty_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     clean(watch)
@@ -143,6 +148,8 @@ def test_the_simulator_shows_the_points_the_api_quotes(server, page):
     expect(page.locator("#payable")).to_have_text(quote["totals"]["payable"])
     expect(page.locator("#result")).to_contain_text("rule:member-day-18th")
     expect(page.locator("#result")).to_contain_text("Two bags of beans")  # did not apply, and why
+    progress = page.get_by_role("progressbar", name="Qualifying spend towards gold")
+    assert progress.get_attribute("value") == quote["tier"]["qualifying_after"]
     clean(watch)
 
 

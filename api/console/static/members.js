@@ -32,7 +32,9 @@ function show(m, timezone) {
         el("dt", { text: "Balance" }), el("dd", { id: "balance", class: "big", text: String(m.balance.total) }),
         el("dt", { text: "Spendable / pending / debt" }), el("dd", { text: `${m.balance.spendable} / ${m.balance.pending} / ${m.balance.debt}` }),
         el("dt", { text: "Tier" }), el("dd", { id: "tier", text: `${t.id} since ${t.since ?? "—"}${t.valid_until ? `, valid until ${t.valid_until}` : ""}` }),
-        el("dt", { text: "Progress" }), el("dd", { text: progress }),
+        el("dt", { text: "Progress" }), el("dd", {}, progress, t.next
+          ? el("progress", { max: t.next_threshold, value: t.qualifying_spend, "aria-label": `Qualifying spend towards ${t.next}` })
+          : ""),
         el("dt", { text: "Joined" }), el("dd", { text: m.joined ?? "—" }),
       ),
       el("p", { class: "meta", text: `${m.programme}@${m.version}` }),

@@ -41,7 +41,8 @@ function card(p) {
     ),
     el("h3", { text: "Tiers" }),
     el("ol", { class: "tiers" }, p.tiers.map(tierCard)),
-    listOf("Rules", p.rules, (r) => el("li", {}, el("strong", { text: r.name }), r.description ? ` — ${r.description}` : "")),
+    listOf("Rules", p.rules, (r) =>
+      el("li", {}, el("strong", { text: r.name }), r.description ? ` — ${r.description}` : "", el("span", { class: "muted", text: ` (${r.window_words})` }))),
     listOf("Campaigns", p.campaigns, (c) => el("li", {}, el("strong", { text: c.name }), ` — ${c.window_words}`)),
   );
 }

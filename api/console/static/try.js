@@ -90,6 +90,8 @@ function show(quote) {
         el("dt", { text: "Of which" }), el("dd", { text: `base ${quote.points.base}, tier ${quote.points.tier_bonus}, capped ${quote.points.capped}` }),
         el("dt", { text: "Points expire" }), el("dd", { text: quote.points.expires_at ? quote.points.expires_at.slice(0, 10) : "never" }),
         el("dt", { text: "Tier" }), el("dd", { id: "tier", text: `${t.before} → ${t.after}${t.upgraded ? " (upgraded)" : ""}; ${progress}` }),
+        t.next ? el("dt", { text: "Progress" }) : "",
+        t.next ? el("dd", {}, el("progress", { max: t.next_threshold, value: t.qualifying_after, "aria-label": `Qualifying spend towards ${t.next}` })) : "",
       ),
       quote.messages.length ? el("ul", { class: "messages" }, quote.messages.map((m) => el("li", { text: m }))) : "",
       el("p", { class: "meta", text: `${quote.programme}@${quote.version}, evaluated at ${quote.evaluated_at}` }),
