@@ -93,7 +93,9 @@ def sign_in() -> str:
 
 @bp.post("/sign-in")
 def sign_in_with_key() -> BaseResponse | tuple[str, int]:
-    _check_form_token()
+    if not _form_token_matches():
+        error = "The sign-in form had expired. Please enter the key again."
+        return render_template("sign_in.html", csrf=_csrf(), error=error), 403
     presented = request.form.get("key", "").strip()
     key = authenticate(services().database, presented) if presented else None
     if key is None:
@@ -107,7 +109,8 @@ def sign_in_with_key() -> BaseResponse | tuple[str, int]:
 
 @bp.post("/sign-out")
 def sign_out() -> BaseResponse:
-    _check_form_token()
+    if _signed_in() and not _form_token_matches():
+        abort(403, "the form's CSRF token is missing or stale: reload the page and try again")
     session.clear()
     return redirect(url_for("console.sign_in"))
 
@@ -159,10 +162,11 @@ def _csrf() -> str:
     return str(session["csrf"])
 
 
-def _check_form_token() -> None:
+def _form_token_matches() -> bool:
     expected, presented = session.get("csrf"), request.form.get("csrf", "")
-    if not (isinstance(expected, str) and presented and hmac.compare_digest(expected, presented)):
-        abort(403, "the form's CSRF token is missing or stale: reload the page and try again")
+    return (
+        isinstance(expected, str) and bool(presented) and hmac.compare_digest(expected, presented)
+    )
 
 
 def _swagger_ui_folder() -> Path:

@@ -86,7 +86,8 @@ def test_the_cookie_is_strict_httponly_and_never_holds_the_key(app, keys):
 def test_signing_in_needs_the_forms_token_and_a_valid_key(app, keys):
     client = app.test_client()
     client.get("/sign-in")
-    assert client.post("/sign-in", data={"key": keys["marketer"]}).status_code == 403
+    stale = client.post("/sign-in", data={"key": keys["marketer"]})
+    assert stale.status_code == 403 and "expired" in stale.text
     form = client.get("/sign-in")
     refused = client.post("/sign-in", data={"key": "lr_x_y", "csrf": _token(form.text)})
     assert refused.status_code == 401 and "not valid" in refused.text
