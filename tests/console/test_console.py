@@ -222,6 +222,12 @@ def test_the_api_explorer_renders_the_contract(server, page):
     page.get_by_role("link", name="API").click()
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("loyalty", timeout=20_000)
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    operation = page.locator("#operations-programmes-listProgrammes")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table .response .response-col_status")
+    expect(status).to_have_text("200")  # "Try it out" calls /v1 with the session
     clean(watch)
 
 
