@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
 from tests.api.test_server import ROOT, free_port, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
+expect.set_options(timeout=10_000)  # patient on a loaded CI machine; a pass is still fast
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
