@@ -20,7 +20,9 @@ serve: $(STAMP)
 	$(VENV)/bin/loyalty validate rules/
 	$(VENV)/bin/loyalty serve --host $(HOST) --port $(PORT)
 
+# The console's browser tests drive Debian's chromium (and need a CJK font to render Chinese).
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -14,6 +14,7 @@ from flask import Flask
 
 from api import (
     campaigns,
+    console,
     edge,
     errors,
     health,
@@ -50,4 +51,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outreach.bp,
     ):
         app.register_blueprint(blueprint)
+    console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1
     return app

@@ -202,9 +202,9 @@ def _short(message: str) -> str:
 
 
 def _has_valid_key() -> bool:
-    from api.callers import caller  # imports this module: the key is looked up once, there
+    from api.auth import current_key  # imports this module: the key is looked up once, there
 
-    return caller()[0] is not None
+    return current_key() is not None
 
 
 def init_app(app: Flask) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_limiter import Limiter
 
-from api.callers import caller
+from api.auth import current_key
 from api.services import services
 from api.settings import Settings
 
@@ -53,16 +53,17 @@ def bucket() -> str:
     An unauthenticated request never counts against a real key (anyone can write a key's
     id; only its holder can authenticate), so a flood of bad keys cannot lock a till out.
     """
-    key_id, _role = caller()
-    return f"key:{key_id}" if key_id else f"addr:{request.remote_addr}"
+    key = current_key()
+    return f"key:{key.id}" if key else f"addr:{request.remote_addr}"
 
 
 def role_limit() -> str:
     settings = services().settings
-    _key_id, role = caller()
+    key = current_key()
+    role = key.role if key else ""
     return {
         "pos": settings.rate_limit_pos,
         "marketer": settings.rate_limit_marketer,
         "reviewer": settings.rate_limit_reviewer,
         "admin": settings.rate_limit_admin,
-    }.get(role or "", settings.rate_limit_anonymous)
+    }.get(role, settings.rate_limit_anonymous)

@@ -9,6 +9,7 @@ from flask import Blueprint, g, request
 from api.auth import requires
 from api.errors import ApiError, problem_records
 from api.services import services
+from api.summary import programme_summary
 from engine.policy.loader import validate_document
 from engine.registry import Serving
 
@@ -41,6 +42,27 @@ def list_programmes() -> dict[str, Any]:
         ],
         "generation": registry.generation,
     }
+
+
+@bp.get("/programmes/<programme>")
+@requires("pos", "marketer", "reviewer")
+def read_programme(programme: str) -> dict[str, Any]:
+    """One programme as the console shows it: tiers, earn and burn in words, rules, source."""
+    registry = services().registry
+    evaluator = registry[programme]
+    return {
+        **programme_summary(evaluator, _stored_source(programme, evaluator.programme.version)),
+        **_published(registry.serving(programme)),
+    }
+
+
+def _stored_source(programme: str, version: str) -> str | None:
+    """The main file's text as published (None without a store or while it is catching up)."""
+    store = services().registry.store
+    stored = store.snapshot().versions.get(programme) if store else None
+    if stored is None or stored.version != version:
+        return None
+    return stored.sources.get(stored.main)
 
 
 def _published(serving: Serving | None) -> dict[str, Any]:

@@ -26,6 +26,11 @@ class Settings:
     rate_limit_anonymous: str = "1200/minute"  # per client address, without a valid key
     rate_limit_storage: str = ""  # e.g. redis://host:6379/0; empty: redis_url, else memory
     redis_url: str = ""
+    # The console's session cookie: signed with this secret, or with one generated once and
+    # kept in the database (so every worker and host agrees) when it is empty.
+    secret_key: str = ""
+    session_minutes: int = 8 * 60
+    secure_cookies: bool = False  # True behind HTTPS: the cookie is then never sent in clear
 
     @classmethod
     def from_env(cls, overrides: Mapping[str, Any]) -> Settings:

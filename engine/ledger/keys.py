@@ -60,6 +60,19 @@ def authenticate(database: Engine, presented: str) -> Key | None:
     return Key(row["id"], row["role"], row["label"])
 
 
+def active_key(database: Engine, key_id: str) -> Key | None:
+    """The key with this id unless revoked: a console session stays valid only as long."""
+    with database.connect() as conn:
+        row = (
+            conn.execute(
+                select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
+    return None if row is None else Key(row["id"], row["role"], row["label"])
+
+
 def revoke_key(database: Engine, key_id: str) -> bool:
     with database.begin() as conn:
         done = conn.execute(

@@ -331,3 +331,13 @@ sale_attributions = Table(
     Column("member_id", ID, nullable=False),
     Column("attribution", JSON, nullable=False),
 )
+
+# Secrets the serving processes must share, e.g. the key that signs console sessions: kept
+# with the keys they protect so that every worker on every host signs and checks alike.
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Moment(), nullable=False),
+)

@@ -157,6 +157,8 @@ def _flask_operations(app) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":  # see test_the_app_serves_no_undocumented_static_route
             continue
+        if rule.endpoint.startswith("console."):  # the console's HTML pages: not the API
+            continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <int:task_id> -> {task_id}
         found |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     return found
@@ -280,6 +282,7 @@ def test_not_ready_without_programmes_is_503(tmp_path):
 
 OPS = {
     "list": ("/v1/programmes", "get"),
+    "programme": ("/v1/programmes/{programme}", "get"),
     "validate": ("/v1/policies/validate", "post"),
     "reload": ("/v1/admin/reload", "post"),
     "review": ("/v1/reviews", "post"),
@@ -327,6 +330,9 @@ CASES = {
     "programmes": _case("list", "reviewer", 200),
     "programmes no key": _case("list", None, 401),
     "programmes NUL in the query": _case("list", "pos", 422, "/v1/programmes?q=%00"),
+    "programme": _case("programme", "pos", 200, P),
+    "programme no key": _case("programme", None, 401, P),
+    "programme unknown": _case("programme", "reviewer", 404, NOPE),
     "validate valid": _case("validate", "marketer", 200, data=COFFEE, **YAML),
     "validate invalid": _case("validate", "admin", 200, data=b"x: 3", content_type="text/plain"),
     "validate no key": _case("validate", None, 401, data=COFFEE, **YAML),

@@ -1,0 +1,193 @@
+import { ApiProblem, api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+
+const select = document.getElementById("programme");
+const source = document.getElementById("source");
+const gutter = document.getElementById("gutter");
+const list = document.getElementById("problems");
+const status = document.getElementById("status");
+const DEBOUNCE_MS = 400;
+let timer;
+let sequence = 0; // answers to older texts are dropped: only the newest text's problems show
+let live = ""; // the published text of the programme picked, to diff against
+const DRAFTS = "loyalty-console-drafts"; // drafts stay in this browser (no server-side drafts yet)
+
+function drawGutter(marks = new Map()) {
+  const count = source.value.split("\n").length;
+  const rows = [];
+  for (let line = 1; line <= count; line += 1) {
+    const problem = marks.get(line);
+    rows.push(
+      problem
+        ? el("span", { class: `mark ${problem.severity}`, "data-line": line, title: problem.message }, `● ${line}`)
+        : el("span", { "data-line": line }, String(line)),
+    );
+  }
+  gutter.replaceChildren(...rows.flatMap((row) => [row, "\n"]));
+  gutter.scrollTop = source.scrollTop;
+}
+
+function goToLine(line) {
+  const lines = source.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
+  source.focus();
+  source.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+  // A selection set from script does not scroll the textarea: bring the line to a third down.
+  const lineHeight = parseFloat(getComputedStyle(source).lineHeight);
+  source.scrollTop = Math.max(0, (line - 1) * lineHeight - source.clientHeight / 3);
+  gutter.scrollTop = source.scrollTop;
+}
+
+function render(result) {
+  const marks = new Map();
+  for (const p of result.problems) if (p.line && !marks.has(p.line)) marks.set(p.line, p);
+  drawGutter(marks);
+  list.replaceChildren(
+    ...result.problems.map((p) =>
+      el(
+        "li",
+        { class: `problem ${p.severity}`, "data-line": p.line ?? "" },
+        p.line ? el("button", { type: "button", class: "link", "data-goto": p.line, text: `Line ${p.line}` }) : "",
+        el("span", { text: ` ${p.severity}: ${p.message}` }),
+        p.hint ? el("span", { class: "hint", text: ` — ${p.hint}` }) : "",
+        p.path ? el("code", { text: p.path }) : "",
+      ),
+    ),
+  );
+  status.textContent = result.valid
+    ? `Valid: version ${result.version}${result.problems.length ? ` (${result.problems.length} warnings)` : ""}`
+    : `${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}`;
+  status.dataset.valid = String(result.valid);
+}
+
+async function validate() {
+  const mine = ++sequence;
+  status.textContent = "Checking…";
+  delete status.dataset.valid;
+  try {
+    const result = await api("POST", "/v1/policies/validate", { yaml: source.value });
+    if (mine === sequence) {
+      clearProblem();
+      render(result);
+    }
+  } catch (error) {
+    if (mine !== sequence) return;
+    status.textContent = error instanceof ApiProblem ? `Not checked (${error.status})` : "Not checked";
+    showProblem(error);
+  }
+}
+
+function schedule() {
+  drawGutter();
+  clearTimeout(timer);
+  timer = setTimeout(validate, DEBOUNCE_MS);
+}
+
+async function loadSource() {
+  if (!select.value) return;
+  const wanted = select.value;
+  try {
+    const summary = await api("GET", `/v1/programmes/${encodeURIComponent(wanted)}`);
+    if (select.value !== wanted) return; // another programme was picked meanwhile
+    live = summary.source ?? "";
+    source.value = live;
+    schedule();
+  } catch (error) {
+    showProblem(error);
+  }
+}
+
+// The lines of a longest common subsequence: what was kept, removed (-) and added (+).
+export function diffLines(before, after) {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  const common = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i -= 1) {
+    for (let j = b.length - 1; j >= 0; j -= 1) {
+      common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push({ kind: " ", text: a[i], line: j + 1 }); i += 1; j += 1;
+    } else if (j < b.length && (i === a.length || common[i][j + 1] >= common[i + 1][j])) {
+      out.push({ kind: "+", text: b[j], line: j + 1 }); j += 1;
+    } else {
+      out.push({ kind: "-", text: a[i], line: null }); i += 1;
+    }
+  }
+  return out;
+}
+
+function showDiff() {
+  const changes = diffLines(live, source.value).filter((change) => change.kind !== " ");
+  const view = document.getElementById("diff-view");
+  const rows = changes.length
+    ? changes.map((c) => el("span", { class: c.kind === "+" ? "added" : "removed" }, `${c.kind} ${c.line ?? ""}\t${c.text}`))
+    : [el("span", { text: "No changes: this is the live version." })];
+  document.getElementById("diff-lines").replaceChildren(...rows);
+  view.hidden = false;
+}
+
+function savedDrafts() {
+  try {
+    return JSON.parse(localStorage.getItem(DRAFTS) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function listDrafts() {
+  const drafts = savedDrafts();
+  const picker = document.getElementById("drafts");
+  picker.replaceChildren(
+    ...(drafts.length
+      ? drafts.map((d, index) => el("option", { value: String(index), text: `${d.programme}, ${new Date(d.saved).toLocaleString()}` }))
+      : [el("option", { value: "", text: "— none saved —" })]),
+  );
+}
+
+function saveDraft() {
+  const drafts = [{ programme: select.value, saved: new Date().toISOString(), text: source.value }, ...savedDrafts()].slice(0, 20);
+  localStorage.setItem(DRAFTS, JSON.stringify(drafts));
+  listDrafts();
+  status.textContent = "Draft saved in this browser";
+}
+
+function openDraft() {
+  const draft = savedDrafts()[Number(document.getElementById("drafts").value)];
+  if (!draft) return;
+  select.value = draft.programme;
+  api("GET", `/v1/programmes/${encodeURIComponent(draft.programme)}`).then((summary) => {
+    live = summary.source ?? "";
+    source.value = draft.text;
+    schedule();
+  }, showProblem);
+}
+
+document.getElementById("diff").addEventListener("click", showDiff);
+document.getElementById("save-draft").addEventListener("click", saveDraft);
+document.getElementById("open-draft").addEventListener("click", openDraft);
+listDrafts();
+source.addEventListener("input", schedule);
+source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
+source.addEventListener("keydown", (event) => {
+  if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey) {
+    // Two spaces, as YAML wants; Escape then Tab leaves the editor (keyboard users).
+    if (source.dataset.escaped === "true") return;
+    event.preventDefault();
+    source.setRangeText("  ", source.selectionStart, source.selectionEnd, "end");
+    schedule();
+  }
+  source.dataset.escaped = String(event.key === "Escape");
+});
+list.addEventListener("click", (event) => {
+  const line = event.target.closest("[data-goto]")?.dataset.goto;
+  if (line) goToLine(Number(line));
+});
+select.addEventListener("change", loadSource);
+
+drawGutter();
+fillProgrammes(select).then(loadSource, showProblem);
