@@ -7,12 +7,8 @@ errors and failed requests, and leaves a screenshot in its tmp_path when it fail
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +18,7 @@ from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.api.test_server import ROOT, free_port, wait_ready
+from tests.served import gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 expect.set_options(timeout=10_000)  # patient on a loaded CI machine; a pass is still fast
@@ -48,26 +44,13 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("console-server")
-    port, database = free_port(), f"sqlite:///{folder / 'console.sqlite'}"
+    database = f"sqlite:///{folder / 'console.sqlite'}"
     engine = open_database(database)
     keys = {role: create_key(engine, role) for role in ("pos", "marketer", "reviewer", "admin")}
     engine.dispose()
-    env = {**os.environ, "LOYALTY_DATABASE_URL": database, "LOYALTY_RULES": "rules"}
-    command = [sys.executable, "-m", "gunicorn", "api:create_app()", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--worker-class", "sync", "--graceful-timeout", "5"]
     log_path = folder / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
-            yield Server(f"http://127.0.0.1:{port}", database, keys)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with gunicorn(database, log_path, clean_exit=False) as served:
+        yield Server(served.base, database, keys)
     log_text = log_path.read_text(errors="replace")
     for key in keys.values():  # keys never reach a log, not even the access log
         assert key not in log_text

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.api.test_server import call
 from tests.console.conftest import sign_in
+from tests.served import call
 
 QUOTE_AT = "2026-11-18T08:15"  # member day (double points) and early-bird hours, Shanghai
 CAMPAIGN = "/v1/programmes/recommended/campaigns/reactivate-near-critical-point"
