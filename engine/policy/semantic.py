@@ -17,7 +17,7 @@ from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
 from engine.outreach.templates import template_problems
 from engine.policy.problems import Path, Problem
-from engine.rules.tree import parse_when
+from engine.rules.parser import parse_when
 
 Document = Mapping[str, Any]
 Check = Callable[[Document], Iterable[Problem]]

@@ -200,7 +200,7 @@ def test_a_condition_over_512_tests_is_refused_before_durable_rules_can_hang() -
         """
         from engine.errors import PolicyError
         from engine.rules import build_matcher
-        from engine.rules.tree import Condition, Test
+        from engine.rules import Condition, Test
         from tests.rules.helpers import condition
 
         try:
