@@ -2,7 +2,7 @@
 
 Every value is normalised to the type the facts carry (``engine.rules.tree``), so every back end
 compares like with like. Anything that cannot be normalised is refused with a ``PolicyError``
-whose problems carry a path relative to ``when`` (``when.transaction.amount.gte``).
+whose problems carry a path that starts at ``when`` (``("when", "transaction", "amount", "gte")``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import PolicyError
+from engine.policy.problems import Path, Problem
 from engine.rules.network import check_limits
 from engine.rules.tree import (
     BIRTHDAYS,
@@ -71,32 +72,34 @@ def parse_when(
     return condition
 
 
-def _engine_limits(condition: Condition) -> list[dict[str, str]]:
+def _engine_limits(condition: Condition) -> list[Problem]:
     return check_limits([condition])
 
 
 class _Parser:
     def __init__(self, exponent: int) -> None:
         self.exponent = exponent
-        self.problems: list[dict[str, str]] = []
+        self.problems: list[Problem] = []
 
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append({"path": path, "message": message})
+    def fail(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(message, path, code="condition"))
 
     def condition(self, rule_id: str, when: Any) -> Condition:
         if not isinstance(when, Mapping):
-            self.fail("when", "expected a mapping with transaction, member or lines")
+            self.fail(("when",), "expected a mapping with transaction, member or lines")
             return Condition(rule_id)
         for key in when:
             if key not in ("transaction", "member", "lines"):
                 self.fail(
-                    f"when.{key}", f"unknown section '{key}'; use transaction, member or lines"
+                    ("when", key), f"unknown section '{key}'; use transaction, member or lines"
                 )
         condition = Condition(
             rule_id=rule_id,
-            transaction=self.block("when.transaction", when.get("transaction"), TRANSACTION_FIELDS),
-            member=self.member("when.member", when.get("member")),
-            lines=self.lines("when.lines", when.get("lines")),
+            transaction=self.block(
+                ("when", "transaction"), when.get("transaction"), TRANSACTION_FIELDS
+            ),
+            member=self.member(("when", "member"), when.get("member")),
+            lines=self.lines(("when", "lines"), when.get("lines")),
         )
         self.check_size(condition)
         return condition
@@ -107,12 +110,12 @@ class _Parser:
         count = sum(len(t.value) if isinstance(t.value, tuple) else 1 for t in tests)
         if count > MAX_VALUES_PER_RULE:
             self.fail(
-                "when",
+                ("when",),
                 f"this rule lists {count} values; at most {MAX_VALUES_PER_RULE} per rule "
                 "(durable-rules hangs with more than 512 tests under one branch)",
             )
 
-    def lines(self, path: str, raw: Any) -> tuple[tuple[Test, ...], ...]:
+    def lines(self, path: Path, raw: Any) -> tuple[tuple[Test, ...], ...]:
         if raw is None:
             return ()
         if not isinstance(raw, Sequence) or isinstance(raw, str):
@@ -120,10 +123,10 @@ class _Parser:
             return ()
         if len(raw) > MAX_LINE_PATTERNS:
             self.fail(path, f"at most {MAX_LINE_PATTERNS} line patterns, got {len(raw)}")
-        return tuple(self.block(f"{path}[{i}]", item, LINE_FIELDS) for i, item in enumerate(raw))
+        return tuple(self.block((*path, i), item, LINE_FIELDS) for i, item in enumerate(raw))
 
     def block(
-        self, path: str, raw: Any, fields: Mapping[str, Kind], special: tuple[str, ...] = ()
+        self, path: Path, raw: Any, fields: Mapping[str, Kind], special: tuple[str, ...] = ()
     ) -> tuple[Test, ...]:
         if raw is None:
             return ()
@@ -137,41 +140,39 @@ class _Parser:
             if key not in fields or fields[key] == "flag":
                 names = [name for name, kind in fields.items() if kind != "flag"]
                 choices = ", ".join([*names, *special])
-                self.fail(f"{path}.{key}", f"unknown field '{key}'; use one of {choices}")
+                self.fail((*path, key), f"unknown field '{key}'; use one of {choices}")
                 continue
-            tests += self.field(f"{path}.{key}", key, fields[key], spec)
+            tests += self.field((*path, key), key, fields[key], spec)
         return tuple(tests)
 
-    def member(self, path: str, raw: Any) -> tuple[Test, ...]:
+    def member(self, path: Path, raw: Any) -> tuple[Test, ...]:
         tests = list(self.block(path, raw, MEMBER_FIELDS, special=("birthday", "tags")))
         if not isinstance(raw, Mapping):
             return tuple(tests)
         if "birthday" in raw:
-            tests += self.birthday(f"{path}.birthday", raw["birthday"])
+            tests += self.birthday((*path, "birthday"), raw["birthday"])
         if "tags" in raw:
-            tests += self.tags(f"{path}.tags", raw["tags"])
+            tests += self.tags((*path, "tags"), raw["tags"])
         return tuple(tests)
 
-    def birthday(self, path: str, raw: Any) -> list[Test]:
+    def birthday(self, path: Path, raw: Any) -> list[Test]:
         if raw not in BIRTHDAYS:
             self.fail(path, f"expected today, this_week or this_month, got {raw!r}")
             return []
         return [Test(f"birthday_{raw}", "eq", True)]
 
-    def field(self, path: str, name: str, kind: Kind, spec: Any) -> list[Test]:
+    def field(self, path: Path, name: str, kind: Kind, spec: Any) -> list[Test]:
         if isinstance(spec, Mapping):
             if not spec:
                 self.fail(path, "needs at least one operator")
             return [
-                t
-                for op, v in spec.items()
-                for t in self.operator(f"{path}.{op}", name, kind, op, v)
+                t for op, v in spec.items() for t in self.operator((*path, op), name, kind, op, v)
             ]
         if isinstance(spec, Sequence) and not isinstance(spec, str):
             return self.operator(path, name, kind, "in", spec)
         return self.operator(path, name, kind, "eq", spec)
 
-    def operator(self, path: str, name: str, kind: Kind, op: Any, raw: Any) -> list[Test]:
+    def operator(self, path: Path, name: str, kind: Kind, op: Any, raw: Any) -> list[Test]:
         if op not in OPERATORS:
             self.fail(path, f"unknown operator '{op}'; use one of {', '.join(OPERATORS)}")
             return []
@@ -191,23 +192,23 @@ class _Parser:
         value = self.value(path, kind, raw)
         return [] if value is None else [Test(name, op, value)]
 
-    def values(self, path: str, kind: Kind, op: str, raw: Any) -> tuple[Scalar, ...]:
+    def values(self, path: Path, kind: Kind, op: str, raw: Any) -> tuple[Scalar, ...]:
         if not isinstance(raw, Sequence) or isinstance(raw, str):
             self.fail(path, f"'{op}' takes a list of values")
             return ()
         if not raw:
             self.fail(path, "needs at least one value")
             return ()
-        normalised = [self.value(f"{path}[{i}]", kind, item) for i, item in enumerate(raw)]
+        normalised = [self.value((*path, i), kind, item) for i, item in enumerate(raw)]
         if any(value is None for value in normalised):
             return ()
         return tuple(dict.fromkeys(v for v in normalised if v is not None))
 
-    def between(self, path: str, name: str, kind: Kind, raw: Any) -> list[Test]:
+    def between(self, path: Path, name: str, kind: Kind, raw: Any) -> list[Test]:
         if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != 2:
             self.fail(path, "between needs exactly two values: [low, high]")
             return []
-        low, high = (self.value(f"{path}[{i}]", kind, item) for i, item in enumerate(raw))
+        low, high = (self.value((*path, i), kind, item) for i, item in enumerate(raw))
         if low is None or high is None:
             return []
         assert isinstance(low, int) and isinstance(high, int)  # ordering kinds are all integers
@@ -216,26 +217,26 @@ class _Parser:
             return []
         return [Test(name, "between", (low, high))]
 
-    def value(self, path: str, kind: Kind, raw: Any) -> Scalar | None:
+    def value(self, path: Path, kind: Kind, raw: Any) -> Scalar | None:
         try:
             return normalise(kind, raw, self.exponent)
         except _Bad as bad:
             self.fail(path, str(bad))
             return None
 
-    def tags(self, path: str, raw: Any) -> list[Test]:
+    def tags(self, path: Path, raw: Any) -> list[Test]:
         if not isinstance(raw, Mapping):
             self.fail(path, "expected a mapping of tag names to values")
             return []
         tests: list[Test] = []
         for name, spec in raw.items():
             if not isinstance(name, str) or not _TAG_NAME.match(name):
-                self.fail(f"{path}.{name}", "a tag name is lower-case letters, digits, '-' or '_'")
+                self.fail((*path, name), "a tag name is lower-case letters, digits, '-' or '_'")
                 continue
-            tests += self.tag(f"{path}.{name}", TAG_PREFIX + name, spec)
+            tests += self.tag((*path, name), TAG_PREFIX + name, spec)
         return tests
 
-    def tag(self, path: str, field: str, spec: Any) -> list[Test]:
+    def tag(self, path: Path, field: str, spec: Any) -> list[Test]:
         if isinstance(spec, Sequence) and not isinstance(spec, str):
             values = self.values(path, "text", "in", spec)
             return [Test(field, "in", values)] if values else []
@@ -247,9 +248,9 @@ class _Parser:
         tests: list[Test] = []
         for op, raw in spec.items():
             if op not in LIST_OPERATORS:
-                self.fail(f"{path}.{op}", f"tags accept a value, a list, in or not_in; got '{op}'")
+                self.fail((*path, op), f"tags accept a value, a list, in or not_in; got '{op}'")
                 continue
-            values = self.values(f"{path}.{op}", "text", op, raw)
+            values = self.values((*path, op), "text", op, raw)
             tests += [Test(field, op, values)] if values else []
         return tests
 
