@@ -65,15 +65,11 @@ def parse_when(
     parser = _Parser(currency_exponent)
     condition = parser.condition(rule_id, {} if when is None else when)
     if not parser.problems:
-        parser.problems.extend(_engine_limits(condition))
+        parser.problems.extend(check_limits([condition]))
     if parser.problems:
         count = len(parser.problems)
         raise PolicyError(f"rule {rule_id}: {count} problem(s) in when", parser.problems)
     return condition
-
-
-def _engine_limits(condition: Condition) -> list[Problem]:
-    return check_limits([condition])
 
 
 class _Parser:
