@@ -1,31 +1,25 @@
 """Every error is ``application/problem+json`` (RFC 9457); never a stack trace.
 
-Domain errors map to statuses here, in one place; anything unexpected is
-logged with its request id and answered with a bare 500.
+Domain errors carry their own status, slug and title (``engine/errors.py``), read here;
+anything unexpected is logged with its request id and answered with a bare 500.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import (
-    ConflictError,
-    EngineError,
-    InputError,
-    LoyaltyError,
-    PolicyError,
-    ProblemsError,
-    RedemptionError,
-    UnknownError,
-)
+from engine.errors import LoyaltyError, ProblemsError, RedemptionError
 from engine.policy.problems import Problem, render_path
 
 PROBLEM_TYPE = "https://loyalty-rules.dev/problems/"
+# What a caller is told of a server-side failure: its message may quote internals.
+_HIDDEN = "the rules engine failed; it was logged"
 log = logging.getLogger("loyalty.api")
 
 
@@ -56,41 +50,33 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Re
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
-def problem_records(problems: list[Any]) -> list[dict[str, Any]]:
-    records = []
-    for item in problems:
-        if isinstance(item, Problem):
-            record = {"path": render_path(item.path), "message": item.message}
-            if item.hint:
-                record["hint"] = item.hint
-            if item.file:
-                record |= {"file": item.file, "line": item.line, "column": item.column}
-            records.append(record)
-        else:
-            records.append({"path": str(item.get("path", "")), "message": str(item.get("message"))})
-    return records
+def problem_records(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [_record(item) for item in problems]
+
+
+def _record(item: Problem) -> dict[str, Any]:
+    record: dict[str, Any] = {"path": render_path(item.path), "message": item.message}
+    if item.hint:
+        record["hint"] = item.hint
+    if item.file:
+        record |= {"file": item.file, "line": item.line, "column": item.column}
+    return record
 
 
 def _domain(error: LoyaltyError) -> Response:
-    if isinstance(error, RedemptionError):
-        return problem(422, "redemption-refused", "Redemption refused", str(error), code=error.code)
-    if isinstance(error, UnknownError):
-        return problem(404, "not-found", "Not found", str(error))
-    if isinstance(error, ConflictError):
-        return problem(409, "conflict", "Conflict", str(error))
-    if isinstance(error, InputError | PolicyError):
-        records = problem_records(error.problems)
-        return problem(422, "invalid-body", "Invalid request body", str(error), errors=records)
-    if isinstance(error, EngineError):
+    """The error class's own status, slug and title; a server-side failure is logged, not told."""
+    if error.status >= 500:
         log.error("engine failure\n%s", scrubbed(error), extra={"request_id": g.get("request_id")})
-        return problem(
-            500, "engine-failure", "Engine failure", "the rules engine failed; it was logged"
-        )
+        return problem(error.status, error.slug, error.title, _HIDDEN)
+    return problem(error.status, error.slug, error.title, str(error), **_details(error))
+
+
+def _details(error: LoyaltyError) -> dict[str, Any]:
+    if isinstance(error, RedemptionError):
+        return {"code": error.code}
     if isinstance(error, ProblemsError):
-        return problem(
-            422, "invalid", "Invalid", str(error), errors=problem_records(error.problems)
-        )
-    return problem(422, "refused", "Refused", str(error))
+        return {"errors": problem_records(error.problems)}
+    return {}
 
 
 def init_app(app: Flask) -> None:

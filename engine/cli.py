@@ -11,18 +11,18 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import IO, NoReturn
+from typing import IO
 
 import click
 
 from engine import __version__
-from engine.errors import LoyaltyError, ProblemsError, RedemptionError
+from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
 from engine.ledger.keys import ROLES, create_key, list_keys, revoke_key
 from engine.model import parse_member, parse_transaction
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
-from engine.policy.problems import Problem, render_path
+from engine.policy.problems import Problem
 from engine.quote import Evaluator
 from engine.scenarios import run_scenarios
 
@@ -106,6 +106,7 @@ def show(paths: Sequence[str]) -> None:
 @click.option(
     "--format", "output", type=click.Choice(["json", "text"]), default="json", show_default=True
 )
+@domain_errors
 def quote(
     programme: str,
     member_file: IO[bytes],
@@ -117,15 +118,12 @@ def quote(
     output: str,
 ) -> None:
     """Price a sale for a member on PROGRAMME (its main YAML file) without storing anything."""
-    try:
-        loaded = load_programme(programme)
-        evaluator = Evaluator(loaded, matcher=matcher)  # type: ignore[arg-type]
-        member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
-        sale = parse_transaction(_read_json(transaction_file, "--transaction"), evaluator.currency)
-        moment = _local(at, evaluator) if at else None
-        result = evaluator.quote(member, sale, at=moment, explain=explain, try_campaigns=campaigns)
-    except LoyaltyError as exc:
-        _fail(exc)
+    loaded = load_programme(programme)
+    evaluator = Evaluator(loaded, matcher=matcher)  # type: ignore[arg-type]
+    member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
+    sale = parse_transaction(_read_json(transaction_file, "--transaction"), evaluator.currency)
+    moment = _local(at, evaluator) if at else None
+    result = evaluator.quote(member, sale, at=moment, explain=explain, try_campaigns=campaigns)
     if output == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -141,19 +139,6 @@ def _read_json(stream: IO[bytes], option: str) -> object:
 
 def _local(at: datetime, evaluator: Evaluator) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=evaluator.tz)
-
-
-def _fail(exc: LoyaltyError) -> NoReturn:
-    if isinstance(exc, RedemptionError):
-        click.secho(f"error: {exc} [{exc.code}]", fg="red", err=True)
-    else:
-        click.secho(f"error: {exc}", fg="red", err=True)
-    for problem in exc.problems if isinstance(exc, ProblemsError) else []:
-        if isinstance(problem, Problem):
-            click.secho(f"  {problem.render()}", fg="red", err=True)
-        else:
-            click.secho(f"  {render_path(tuple(problem.get('path', ())))}: {problem}", err=True)
-    sys.exit(EXIT_INVALID)
 
 
 def render_quote_text(data: dict) -> str:

@@ -53,8 +53,8 @@ from engine.points import (
 )
 from engine.policy.loader import Programme
 from engine.policy.problems import Problem
-from engine.rules.matching import build_matcher
-from engine.rules.tree import parse_when
+from engine.rules import build_matcher
+from engine.rules.parser import parse_when
 from engine.tiers import Ladder, Progress, thresholds
 
 MatcherKind = Literal["durable", "python"]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
@@ -27,12 +27,11 @@ from engine.campaigns import launch as launching
 from engine.campaigns import report as reporting
 from engine.campaigns.model import Context
 from engine.campaigns.targeting import Preview, preview
-from engine.errors import LoyaltyError, ProblemsError
+from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
 from engine.policy.loader import load_programme
 
-EXIT_INVALID = 1
 RECOMMENDED = "rules/recommended/programme.yaml"
 AT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,23 +60,14 @@ def _at(function: F) -> F:
     )(function)
 
 
-def _fail(exc: LoyaltyError) -> NoReturn:
-    click.secho(f"error: {exc}", fg="red", err=True)
-    for problem in exc.problems if isinstance(exc, ProblemsError) else []:
-        click.secho(f"  {problem}", fg="red", err=True)
-    sys.exit(EXIT_INVALID)
-
-
 @contextmanager
 def _session(programme: str, database: str) -> Iterator[tuple[Context, Engine]]:
-    """The programme's context and an open ledger; domain errors end the command with 1."""
+    """The programme's context and an open ledger, closed however the command ends."""
     engine: Engine | None = None
     try:
         context = Context.of(load_programme(programme).document)
         engine = open_database(database, create=False)
         yield context, engine
-    except LoyaltyError as exc:
-        _fail(exc)
     finally:
         if engine is not None:
             engine.dispose()
@@ -124,6 +114,7 @@ def analyze() -> None:
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="write an SVG chart")
 @_format
+@domain_errors
 def critical_point(
     programme: str,
     database: str,
@@ -172,6 +163,7 @@ def demo() -> None:
 @click.option("--seed", default=1, show_default=True)
 @click.option("--prefix", default="demo-", show_default=True, help="member id prefix")
 @click.option("--history/--no-history", default=True, show_default=True)
+@domain_errors
 def generate(
     members: int,
     programme: str,
@@ -210,6 +202,7 @@ def generate(
 @click.option("--bonus", default=0, show_default=True, help="points group members' sales earn")
 @click.option("--prefix", default="demo-", show_default=True)
 @click.option("--seed", default=1, show_default=True)
+@domain_errors
 def respond(
     programme: str,
     campaign_id: str,
@@ -249,6 +242,7 @@ def campaign() -> None:
 @_at
 @click.option("--sample", default=5, show_default=True, help="members shown per group")
 @_format
+@domain_errors
 def preview_command(
     programme: str, campaign_id: str, database: str, at: datetime | None, sample: int, output: str
 ) -> None:
@@ -292,6 +286,7 @@ def preview_table(result: Preview) -> str:
 @_database
 @_at
 @_format
+@domain_errors
 def launch_command(
     programme: str, campaign_id: str, database: str, at: datetime | None, output: str
 ) -> None:
@@ -310,6 +305,7 @@ def launch_command(
 @_at
 @click.option("--basket", type=Decimal, help="typical basket (default: mean sale, last 90 days)")
 @_format
+@domain_errors
 def estimate_command(
     programme: str,
     campaign_id: str,
@@ -370,6 +366,7 @@ def estimate_table(result: budget.Estimate) -> str:
     type=click.Choice(list(export_csv.ADDRESSES)),
     help="channels in order of preference (default: all)",
 )
+@domain_errors
 def export_command(
     programme: str, campaign_id: str, database: str, out: str, channels: Sequence[str]
 ) -> None:
@@ -393,6 +390,7 @@ def export_command(
 @_at
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="write an SVG chart")
 @_format
+@domain_errors
 def report_command(
     programme: str,
     campaign_id: str,

@@ -1,18 +1,10 @@
 """Who a downpour campaign targets, evaluated in the database (never member by member).
 
 The campaign's ``audience`` and each group's ``filter`` are parsed by the rules' own parser
-(``engine.rules.tree.parse_when``), so values, lists and operators mean exactly what they mean
-in a rule's ``member`` block, and are then compiled to SQL that runs on SQLite and PostgreSQL:
-
-* ``tier``: the member's tier (no tier compares as ``""``, as in the engine's facts);
-* ``balance``: the cached spendable balance ``members.balance``;
-* ``days_inactive`` (= ``days_since_last_purchase``) and ``days_since_joined``: whole local
-  days in the programme's zone, turned into ranges of instants or dates so an index can serve
-  them; a member who never bought matches no ``days_inactive`` test;
-* ``joined``: the join date;
-* ``tags``: a JSON object of tag → text or list of texts; a test matches when any of the
-  member's text values is (``in``) / none is (``not_in``) among the given values; an absent tag
-  matches ``not_in`` and nothing else (the engine's semantics).
+(``engine.rules.parser.parse_when``), so values, lists and operators mean exactly what they mean
+in a rule's ``member`` block, and are then compiled to SQL on ``members`` by the rule tree's SQL
+back end (``engine.rules.sql``, which says what each field means), in the programme's zone;
+``days_inactive`` is ``days_since_last_purchase``.
 
 A member in the audience joins the **first** group whose filter matches (lowest ``priority``,
 then file order); members matching no group are not targeted. A targeted member is held out
@@ -26,9 +18,9 @@ the Python function registered on the connection by ``prepare``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,30 +33,26 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
-    false,
     func,
     literal,
-    not_,
     null,
-    or_,
     select,
-    true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import BIT, JSONB, array
+from sqlalchemy.dialects.postgresql import BIT
 
-from engine.calendar import local_date, start_of_day
+from engine.calendar import local_date
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
 from engine.ledger.tables import campaign_assignments, campaign_budgets, members
 from engine.offers import HOLDOUT, audience_as_member
-from engine.rules.tree import TAG_PREFIX, Test, parse_when
+from engine.rules.parser import parse_when
+from engine.rules.sql import Clauses
+from engine.rules.tree import Test
 
 BUCKETS = 10_000
 SQLITE_BUCKET = "loyalty_holdout_bucket"
 _WORD = 2**32 % BUCKETS  # the high 32-bit word's weight, modulo BUCKETS
-_FAR = 100_000  # days; a bound further away than this is no bound at all
 SAMPLE_SCAN = 40  # audience members read per sampled member before topping up
 
 __all__ = [
@@ -124,136 +112,6 @@ def member_tests(block: Mapping[str, Any] | None, exponent: int, name: str) -> t
     ).member
 
 
-@dataclass(frozen=True)
-class Clauses:
-    """Compiles member tests to SQL on ``members`` for one dialect and one local day."""
-
-    dialect: str
-    today: date
-    context: Context
-
-    def all(self, tests: Sequence[Test]) -> ColumnElement[bool]:
-        return and_(true(), *(self.test(test) for test in tests))
-
-    def test(self, test: Test) -> ColumnElement[bool]:
-        if test.field.startswith(TAG_PREFIX):
-            return self.tag(test.field.removeprefix(TAG_PREFIX), test.op, test.value)
-        if test.field == "days_since_last_purchase":
-            return _days(test.op, test.value, self._inactive)
-        if test.field == "days_since_joined":
-            return _days(test.op, test.value, self._joined_days)
-        if test.field == "joined":
-            return _compare(members.c.joined, test.op, _dates(test.value))
-        if test.field == "tier":
-            return _compare(func.coalesce(members.c.tier, ""), test.op, test.value)
-        if test.field == "balance":
-            return _compare(members.c.balance, test.op, test.value)
-        raise InputError(f"a campaign audience cannot test '{test.field}'")
-
-    def _inactive(self, low: int | None, high: int | None) -> ColumnElement[bool]:
-        """Last purchase between ``low`` and ``high`` whole local days ago (inclusive)."""
-        bought = members.c.last_purchase_at
-        parts = [bought.is_not(None)]
-        if high is not None:
-            parts.append(bought >= start_of_day(self.today - timedelta(days=high), self.context.tz))
-        if low is not None:
-            parts.append(
-                bought < start_of_day(self.today - timedelta(days=low - 1), self.context.tz)
-            )
-        return and_(*parts)
-
-    def _joined_days(self, low: int | None, high: int | None) -> ColumnElement[bool]:
-        parts = [true()]
-        if high is not None:
-            parts.append(members.c.joined >= self.today - timedelta(days=high))
-        if low is not None:
-            parts.append(members.c.joined <= self.today - timedelta(days=low))
-        return and_(*parts)
-
-    def tag(self, name: str, op: str, values: Any) -> ColumnElement[bool]:
-        wanted = [str(v) for v in values]
-        hit = _sqlite_tag(name, wanted) if self.dialect == "sqlite" else _postgres_tag(name, wanted)
-        hit = func.coalesce(hit, false())
-        if op == "in":
-            return hit
-        if op == "not_in":
-            return not_(hit)
-        raise InputError(f"tags take in or not_in, not {op!r}")
-
-
-def _sqlite_tag(name: str, wanted: list[str]) -> ColumnElement[bool]:
-    path = f'$."{name}"'
-    kind = func.coalesce(func.json_type(members.c.tags, path), "")
-    each = func.json_each(members.c.tags, path).table_valued("value", "type")
-    in_list = exists(
-        select(1).select_from(each).where(each.c.type == "text", each.c.value.in_(wanted))
-    )
-    scalar = func.json_extract(members.c.tags, path).in_(wanted)
-    return or_(and_(kind == "text", scalar), and_(kind == "array", in_list))
-
-
-def _postgres_tag(name: str, wanted: list[str]) -> ColumnElement[bool]:
-    value = cast(members.c.tags, JSONB)[name]
-    is_text = func.jsonb_typeof(value).in_(["string", "array"])
-    return and_(is_text, value.op("?|", is_comparison=True)(array(wanted)))
-
-
-def _compare(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    if op == "between":
-        return expr.between(value[0], value[1])
-    if op == "in":
-        return expr.in_(list(value))
-    if op == "not_in":
-        return expr.not_in(list(value))
-    operators = {
-        "eq": expr.__eq__,
-        "ne": expr.__ne__,
-        "gt": expr.__gt__,
-        "gte": expr.__ge__,
-        "lt": expr.__lt__,
-        "lte": expr.__le__,
-    }
-    return operators[op](value)
-
-
-def _dates(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_date(v) for v in value)
-    return _date(value)
-
-
-def _date(number: int) -> date:
-    return date(number // 10000, number // 100 % 100, number % 100)
-
-
-def _days(op: str, value: Any, span: Any) -> ColumnElement[bool]:
-    """A test on a whole number of days as ranges (``span(low, high)``, inclusive, None = open)."""
-    if op in ("in", "not_in"):
-        hit = or_(*(span(*_clamp(v, v)) for v in value))
-        return hit if op == "in" else and_(span(None, None), not_(hit))
-    if op == "ne":
-        return and_(span(None, None), not_(span(*_clamp(value, value))))
-    if op == "between":
-        return span(*_clamp(*value))
-    bounds = {
-        "eq": (value, value),
-        "gt": (value + 1, None),
-        "gte": (value, None),
-        "lt": (None, value - 1),
-        "lte": (None, value),
-    }
-    return span(*_clamp(*bounds[op]))
-
-
-def _clamp(low: int | None, high: int | None) -> tuple[int | None, int | None]:
-    """Bounds beyond ``_FAR`` days are open; a range wholly beyond them is empty."""
-    if (low is not None and low > _FAR) or (high is not None and high < -_FAR):
-        return _FAR + 1, _FAR
-    open_low = low is None or low < -_FAR
-    open_high = high is None or high > _FAR
-    return (None if open_low else low), (None if open_high else high)
-
-
 # --- the campaign's assignment ---------------------------------------------------------------
 
 
@@ -274,7 +132,8 @@ class Targeting:
 
     @property
     def clauses(self) -> Clauses:
-        return Clauses(self.dialect, local_date(self.at, self.context.tz), self.context)
+        today = local_date(self.at, self.context.tz)
+        return Clauses(members, self.dialect, today, self.context.tz)
 
     @property
     def threshold(self) -> int:

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.calendar import start_of_day
-from engine.errors import LoyaltyError, ProblemsError
+from engine.cli_errors import domain_errors, fail
 from engine.ledger import importer, jobs
 from engine.ledger.check import check as check_ledger
 from engine.ledger.db import (
@@ -34,7 +34,6 @@ from engine.ledger.importer import ImportReport, import_members, import_transact
 from engine.policy.loader import load_programme
 from engine.quote import Evaluator
 
-EXIT_FAILED = 1
 SHOWN_REJECTIONS = 100
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -101,37 +100,24 @@ as_of_option = click.option(
 )
 
 
-def _fail(message: str, details: list[str] | None = None) -> NoReturn:
-    click.secho(f"error: {message}", fg="red", err=True)
-    for line in details or []:
-        click.secho(f"  {line}", fg="red", err=True)
-    sys.exit(EXIT_FAILED)
-
-
 def _guarded(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the errors a command can meet into one message and exit code 1."""
+    """Turn the errors a command can meet into one message and exit code 1: domain errors as
+    every command reports them, the database's and the file system's failures here."""
 
+    @domain_errors
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except ProblemsError as exc:
-            _fail(str(exc), [_render(p) for p in exc.problems])
-        except LoyaltyError as exc:
-            _fail(str(exc))
         except ArgumentError as exc:
-            _fail(f"the database URL is invalid: {exc}")
+            fail(f"the database URL is invalid: {exc}")
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            _fail(f"the database failed: {reason}")
+            fail(f"the database failed: {reason}")
         except OSError as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
     return run
-
-
-def _render(problem: Any) -> str:
-    return problem.render() if hasattr(problem, "render") else str(problem)
 
 
 @contextmanager
@@ -208,7 +194,7 @@ def check(database: str, programme_path: str | None) -> None:
         return
     for problem in problems:
         click.echo(f"{problem.programme} {problem.subject}: {problem.message}")
-    _fail(f"{len(problems)} inconsistenc{'y' if len(problems) == 1 else 'ies'}")
+    fail(f"{len(problems)} inconsistenc{'y' if len(problems) == 1 else 'ies'}")
 
 
 @ledger.command()
@@ -324,7 +310,7 @@ def _import(
         lines = [f"line {r.line}: {r.reason}" for r in report.rejected[:SHOWN_REJECTIONS]]
         if len(report.rejected) > SHOWN_REJECTIONS:
             lines.append(f"… and {len(report.rejected) - SHOWN_REJECTIONS:,} more")
-        _fail(f"{len(report.rejected):,} rows of {file} were rejected", lines)
+        fail(f"{len(report.rejected):,} rows of {file} were rejected", lines)
 
 
 file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False))

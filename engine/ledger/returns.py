@@ -50,8 +50,8 @@ from engine.money import from_minor, to_minor
 from engine.points import redemption_value
 from engine.policy.problems import Problem
 from engine.quote import Evaluator
-from engine.rules.matching import build_matcher
-from engine.rules.tree import parse_when
+from engine.rules import build_matcher
+from engine.rules.parser import parse_when
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import click
 from sqlalchemy import Engine
 
-from engine.errors import LoyaltyError
+from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
 from engine.outreach.run import RunReport, run_outreach, today_for
@@ -56,9 +56,6 @@ def _database(url: str) -> Iterator[Engine]:
     engine = open_database(url, create=False)
     try:
         yield engine
-    except LoyaltyError as error:
-        click.secho(f"error: {error}", fg="red", err=True)
-        sys.exit(EXIT_INVALID)
     finally:
         engine.dispose()
 
@@ -69,6 +66,7 @@ def _database(url: str) -> Iterator[Engine]:
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @rules_option
 @database_option
+@domain_errors
 def run_command(
     on: datetime | None, only: tuple[str, ...], as_json: bool, rules: str, database: str
 ) -> None:
@@ -128,6 +126,7 @@ def _summary(report: RunReport) -> str:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 @click.option("--after", default=0, type=int, help="continue after this task id")
 @database_option
+@domain_errors
 def list_command(
     programme: str,
     status: str | None,
@@ -162,6 +161,7 @@ def _line(task: dict[str, Any]) -> str:
 @click.option("--due", type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-")
 @database_option
+@domain_errors
 def export_command(
     programme: str,
     channel: str,
@@ -184,6 +184,7 @@ def export_command(
 @click.option("--retry-failed", is_flag=True, help="also retry tasks that failed before")
 @rules_option
 @database_option
+@domain_errors
 def deliver_command(
     url: str, only: tuple[str, ...], attempts: int, retry_failed: bool, rules: str, database: str
 ) -> None:

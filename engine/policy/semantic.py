@@ -17,7 +17,7 @@ from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
 from engine.outreach.templates import template_problems
 from engine.policy.problems import Path, Problem
-from engine.rules.tree import parse_when
+from engine.rules.parser import parse_when
 
 Document = Mapping[str, Any]
 Check = Callable[[Document], Iterable[Problem]]
@@ -298,17 +298,8 @@ def check_conditions(doc: Document) -> Iterator[Problem]:
         try:
             parse_when(owner_id, when, currency_exponent=exponent)
         except PolicyError as exc:
-            for problem in exc.problems:
-                yield _tree_problem(problem, (*path, "when"))
-
-
-def _tree_problem(problem: Any, base: Path) -> Problem:
-    if isinstance(problem, Problem):
-        return problem.under(base)
-    relative = tuple(problem.get("path", ()))
-    if relative[:1] == ("when",):
-        relative = relative[1:]
-    return Problem(str(problem["message"]), (*base, *relative), code="condition")
+            # The parser's paths start at the rule's ``when``: ("when", "transaction", ...).
+            yield from (problem.under(path) for problem in exc.problems)
 
 
 def _conditions(doc: Document) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:

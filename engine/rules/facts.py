@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import InputError
+from engine.policy.problems import Path, Problem
 from engine.rules.tree import (
     LINE_FIELDS,
     MAX_INT,
@@ -48,34 +49,34 @@ class Facts:
             raise InputError(f"{len(problems)} problem(s) in the matcher's facts", problems)
 
 
-def _problems(facts: Facts) -> Iterator[dict[str, str]]:
-    yield from _block("transaction", facts.transaction, TRANSACTION_FIELDS)
-    yield from _block("member", facts.member, MEMBER_FIELDS)
+def _problems(facts: Facts) -> Iterator[Problem]:
+    yield from _block(("transaction",), facts.transaction, TRANSACTION_FIELDS)
+    yield from _block(("member",), facts.member, MEMBER_FIELDS)
     if isinstance(facts.member, Mapping):
         yield from _tags(facts.member.get("tags"))
     seen: set[int] = set()
     for position, line in enumerate(facts.lines):
-        yield from _block(f"lines[{position}]", line, _LINE_FIELDS)
+        yield from _block(("lines", position), line, _LINE_FIELDS)
         index = line.get("index") if isinstance(line, Mapping) else None
-        path = f"lines[{position}].index"
+        path: Path = ("lines", position, "index")
         if index is None:
-            yield {"path": path, "message": "every line needs its index"}
+            yield _problem(path, "every line needs its index")
         elif isinstance(index, int) and index in seen:
-            yield {"path": path, "message": f"index {index} is used by another line"}
+            yield _problem(path, f"index {index} is used by another line")
         elif isinstance(index, int):
             seen.add(index)
 
 
-def _block(path: str, block: Any, fields: Mapping[str, Kind]) -> Iterator[dict[str, str]]:
+def _block(path: Path, block: Any, fields: Mapping[str, Kind]) -> Iterator[Problem]:
     if not isinstance(block, Mapping):
-        yield {"path": path, "message": "expected a mapping"}
+        yield _problem(path, "expected a mapping")
         return
     for name, kind in fields.items():
         value = block.get(name)
         if value is not None:
             message = _check(kind, value)
             if message:
-                yield {"path": f"{path}.{name}", "message": message}
+                yield _problem((*path, name), message)
 
 
 def _check(kind: Kind, value: Any) -> str | None:
@@ -101,24 +102,28 @@ def _text_problem(value: str) -> str | None:
     return None
 
 
-def _tags(tags: Any) -> Iterator[dict[str, str]]:
+def _tags(tags: Any) -> Iterator[Problem]:
     if tags is None:
         return
     if not isinstance(tags, Mapping):
-        yield {"path": "member.tags", "message": "expected a mapping of tag names to lists"}
+        yield _problem(("member", "tags"), "expected a mapping of tag names to lists")
         return
     for name, values in tags.items():
-        path = f"member.tags.{name}"
+        path: Path = ("member", "tags", str(name))
         if not isinstance(name, str):
-            yield {"path": path, "message": "a tag name is text"}
+            yield _problem(path, "a tag name is text")
         elif not isinstance(values, Sequence) or isinstance(values, str):
-            yield {"path": path, "message": "expected a list of text values"}
+            yield _problem(path, "expected a list of text values")
         else:
             yield from _tag_values(path, values)
 
 
-def _tag_values(path: str, values: Sequence[Any]) -> Iterator[dict[str, str]]:
+def _tag_values(path: Path, values: Sequence[Any]) -> Iterator[Problem]:
     for i, value in enumerate(values):
         message = _check("text", value)
         if message:
-            yield {"path": f"{path}[{i}]", "message": message}
+            yield _problem((*path, i), message)
+
+
+def _problem(path: Path, message: str) -> Problem:
+    return Problem(message, path, code="input")

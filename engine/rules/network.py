@@ -29,6 +29,7 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.policy.problems import Problem
 from engine.rules.tree import TAG_PREFIX, Condition, Test
 
 KIND = "fact_kind"
@@ -190,9 +191,9 @@ def _any_of(alternatives: list[dict[str, Any]]) -> dict[str, Any]:
     return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
 
 
-def check_limits(conditions: Sequence[Condition]) -> list[dict[str, str]]:
-    """Problems (path ``when``) for rules durable-rules cannot hold, even in a group alone."""
-    problems = []
+def check_limits(conditions: Sequence[Condition]) -> list[Problem]:
+    """Problems (path ``("when",)``) for rules durable-rules cannot hold, even in a group alone."""
+    problems: list[Problem] = []
     for condition in conditions:
         network = _Network()
         network.add_rule(condition.rule_id, _rule(condition, 0)[0])
@@ -214,7 +215,7 @@ def check_limits(conditions: Sequence[Condition]) -> list[dict[str, str]]:
     return problems
 
 
-def _group_problems(conditions: Sequence[Condition]) -> list[dict[str, str]]:
+def _group_problems(conditions: Sequence[Condition]) -> list[Problem]:
     groups = max(_partition([(c.rule_id, _rule(c, 0)[0]) for c in conditions]), default=0) + 1
     if groups <= MAX_GROUPS:
         return []
@@ -225,8 +226,8 @@ def _group_problems(conditions: Sequence[Condition]) -> list[dict[str, str]]:
     return [_problem(message)]
 
 
-def _problem(message: str) -> dict[str, str]:
-    return {"path": "when", "message": message}
+def _problem(message: str) -> Problem:
+    return Problem(message, ("when",), code="condition")
 
 
 @dataclass(eq=False)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.policy.problems import Problem, render_path
 from engine.rules import Condition, Facts, parse_when
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,6 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def condition(rule_id: str, when: dict[str, Any] | None, exponent: int = 2) -> Condition:
     return parse_when(rule_id, when, currency_exponent=exponent)
+
+
+def records(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    """Problems as a reader sees them: the dotted path and the message."""
+    return [{"path": render_path(p.path), "message": p.message} for p in problems]
 
 
 def unique_name(prefix: str = "test") -> str:

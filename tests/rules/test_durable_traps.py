@@ -200,18 +200,18 @@ def test_a_condition_over_512_tests_is_refused_before_durable_rules_can_hang() -
         """
         from engine.errors import PolicyError
         from engine.rules import build_matcher
-        from engine.rules.tree import Condition, Test
+        from engine.rules import Condition, Test
         from tests.rules.helpers import condition
 
         try:
             condition("huge", {"lines": [{"sku": [f"s{i}" for i in range(513)]}]})
         except PolicyError as error:
-            print(error.problems[0]["message"])
+            print(error.problems[0].message)
         huge = Condition("huge", lines=((Test("sku", "in", tuple(f"s{i}" for i in range(513))),),))
         try:
             build_matcher("durable", "huge@1", [huge])
         except PolicyError as error:
-            print(error.problems[0]["message"])
+            print(error.problems[0].message)
         """,
         timeout=30,
     )

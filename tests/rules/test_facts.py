@@ -8,13 +8,13 @@ import pytest
 
 from engine.errors import InputError
 from engine.rules import Facts
-from tests.rules.helpers import facts, line
+from tests.rules.helpers import facts, line, records
 
 
 def refused(**parts: Any) -> list[dict[str, str]]:
     with pytest.raises(InputError) as raised:
         facts(**parts)
-    return raised.value.problems
+    return records(raised.value.problems)
 
 
 def test_well_typed_facts_are_accepted_and_lines_become_a_tuple() -> None:
@@ -82,7 +82,9 @@ def test_none_means_absent_and_is_accepted() -> None:
 def test_a_block_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(InputError) as raised:
         Facts([], {}, ())  # type: ignore[arg-type]
-    assert raised.value.problems == [{"path": "transaction", "message": "expected a mapping"}]
+    assert records(raised.value.problems) == [
+        {"path": "transaction", "message": "expected a mapping"}
+    ]
 
 
 def test_unknown_fields_are_ignored() -> None:

@@ -11,7 +11,7 @@ import pytest
 from engine.errors import PolicyError
 from engine.rules import Condition, Test, build_matcher
 from engine.rules.network import KIND, MAX_STACK, SENTINEL_RULE, check_limits, compile_ruleset
-from tests.rules.helpers import condition, run_python, unique_name
+from tests.rules.helpers import condition, records, run_python, unique_name
 
 
 def pattern(when: dict[str, Any] | None, alias: str) -> Any:
@@ -187,7 +187,7 @@ def test_a_small_programme_is_one_group() -> None:
 
 def test_rules_that_together_would_hang_durable_rules_go_to_separate_groups() -> None:
     conditions = sku_rules(skus("a", 300), skus("b", 300))
-    assert check_limits(conditions) == []
+    assert records(check_limits(conditions)) == []
     compiled = compile_ruleset(conditions)
     assert (compiled.groups, kinds(compiled)) == (2, ["line", "line.1"])
 
@@ -213,7 +213,7 @@ def test_a_rule_whose_tag_list_could_match_too_many_ways_is_refused() -> None:
     values = skus("v", MAX_STACK + 1)
     with pytest.raises(PolicyError) as raised:
         condition("tags", {"member": {"tags": {"interest": values}}})
-    assert raised.value.problems == [
+    assert records(raised.value.problems) == [
         {
             "path": "when",
             "message": f"rule tags: one fact could make durable-rules follow {MAX_STACK + 1} "
@@ -226,7 +226,7 @@ def test_a_pattern_needing_more_than_30_expression_slots_is_refused() -> None:
     tags = {f"t{i}": {"not_in": ["a", "b"]} for i in range(8)}
     with pytest.raises(PolicyError) as raised:
         condition("many-tags", {"member": {"tags": tags}})
-    assert raised.value.problems == [
+    assert records(raised.value.problems) == [
         {
             "path": "when",
             "message": "rule many-tags: one pattern needs 34 durable-rules expressions "
@@ -237,7 +237,7 @@ def test_a_pattern_needing_more_than_30_expression_slots_is_refused() -> None:
 
 def test_too_many_tags_for_one_fact_are_refused() -> None:
     conditions = [condition(f"r{i}", {"member": {"tags": {f"t{i}": "x"}}}) for i in range(198)]
-    [problem] = check_limits(conditions)
+    [problem] = records(check_limits(conditions))
     assert problem["message"] == (
         "the rules test 198 member fields and tags; durable-rules facts hold at most 200"
     )
@@ -245,7 +245,7 @@ def test_too_many_tags_for_one_fact_are_refused() -> None:
 
 def test_too_many_rules_are_refused() -> None:
     conditions = [condition(f"r{i}", {"transaction": {"amount": i}}) for i in range(4001)]
-    assert check_limits(conditions) == [
+    assert records(check_limits(conditions)) == [
         {"path": "when", "message": "4001 rules; durable-rules holds at most 4000"}
     ]
 
@@ -254,7 +254,7 @@ def test_both_matchers_refuse_a_rule_durable_rules_cannot_hold(kind: str) -> Non
     too_wide = Condition("wide", member=(Test("tags.x", "in", tuple(skus("v", 60))),))
     with pytest.raises(PolicyError) as raised:
         build_matcher(kind, unique_name(), [too_wide])  # type: ignore[arg-type]
-    assert "branches at once" in raised.value.problems[0]["message"]
+    assert "branches at once" in raised.value.problems[0].message
 
 
 def test_programmes_beyond_one_networks_limits_build_and_match_in_durable_rules() -> None:
@@ -301,7 +301,7 @@ def test_programmes_beyond_one_networks_limits_build_and_match_in_durable_rules(
 
 def test_rules_needing_more_than_100_groups_are_refused() -> None:
     conditions = sku_rules(*[skus(f"g{g}-", 300) for g in range(101)])
-    assert check_limits(conditions) == [
+    assert records(check_limits(conditions)) == [
         {
             "path": "when",
             "message": "the rules need 101 separate durable-rules networks (at most 100); "

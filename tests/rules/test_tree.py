@@ -11,6 +11,7 @@ import pytest
 
 from engine.errors import PolicyError
 from engine.rules import Condition, Test, parse_when
+from tests.rules.helpers import records
 
 
 def parse(when: Any, exponent: int = 2) -> Condition:
@@ -20,7 +21,7 @@ def parse(when: Any, exponent: int = 2) -> Condition:
 def problems(when: Any, exponent: int = 2) -> list[dict[str, str]]:
     with pytest.raises(PolicyError) as raised:
         parse(when, exponent)
-    return raised.value.problems
+    return records(raised.value.problems)
 
 
 def only_problem(when: Any, exponent: int = 2) -> dict[str, str]:
@@ -450,11 +451,12 @@ def test_all_problems_are_reported_at_once_under_the_rule_id() -> None:
             currency_exponent=2,
         )
     assert str(raised.value) == "rule winter-bonus: 3 problem(s) in when"
-    assert [p["path"] for p in raised.value.problems] == [
-        "when.transaction.amount",
-        "when.transaction.hour",
-        "when.lines[1].quantity",
+    assert [p.path for p in raised.value.problems] == [
+        ("when", "transaction", "amount"),
+        ("when", "transaction", "hour"),
+        ("when", "lines", 1, "quantity"),
     ]
+    assert {p.code for p in raised.value.problems} == {"condition"}
 
 
 def test_more_than_eight_line_patterns_are_refused() -> None:
