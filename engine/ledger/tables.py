@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -103,6 +104,26 @@ lots = Table(
     ForeignKeyConstraint(["programme", "member_id"], ["members.programme", "members.id"]),
     Index("ix_lots_open", "programme", "member_id", "expires_at"),
     Index("ix_lots_expiry", "expires_at"),
+    # Only lots with points left, in spending order: a member's expired-but-unswept and
+    # next-to-spend lots are found without reading the spent history (migration 0010).
+    Index(
+        "ix_lots_unspent",
+        "programme",
+        "member_id",
+        "expires_at",
+        "earned_at",
+        "id",
+        sqlite_where=text("points_left > 0"),
+        postgresql_where=text("points_left > 0"),
+    ),
+    Index(
+        "ix_lots_pending",
+        "programme",
+        "member_id",
+        "pending_until",
+        sqlite_where=text("points_left > 0 AND pending_until IS NOT NULL"),
+        postgresql_where=text("points_left > 0 AND pending_until IS NOT NULL"),
+    ),
 )
 
 journal = Table(
