@@ -164,7 +164,9 @@ transactions = Table(
     ),  # added to (or, returns, taken from) spend
     Column("at", Moment(), nullable=False),
     Column("created_at", Moment(), nullable=False),
-    Index("ix_transactions_member", "programme", "member_id", "at"),
+    # ``qualifying`` rides in the index: a rolling window's spend is summed from the index
+    # alone, without visiting each sale's row (migration 0010).
+    Index("ix_transactions_member", "programme", "member_id", "at", "qualifying"),
 )
 
 returned_lines = Table(

@@ -1,4 +1,7 @@
-"""partial indexes on lots with points left: a member's balance and next lots in O(1) rows
+"""partial indexes on lots with points left, and spend in the member's sales index
+
+A member's balance and next lots to spend are read in O(1) rows of their history; a rolling
+window's qualifying spend is summed from the index alone.
 
 Revision ID: 0010
 Revises: 0008
@@ -38,8 +41,16 @@ def upgrade() -> None:
         sqlite_where=PENDING,
         postgresql_where=PENDING,
     )
+    op.drop_index("ix_transactions_member", table_name="transactions")
+    op.create_index(
+        "ix_transactions_member",
+        "transactions",
+        ["programme", "member_id", "at", "qualifying"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_transactions_member", table_name="transactions")
+    op.create_index("ix_transactions_member", "transactions", ["programme", "member_id", "at"])
     op.drop_index("ix_lots_pending", table_name="lots")
     op.drop_index("ix_lots_unspent", table_name="lots")
