@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
 from engine.ledger import adjustments, profiles, returns
+from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row, points_to_redeem
@@ -186,7 +187,7 @@ class Ledger:
         """A dry run on the stored member: nothing is written, budgets included."""
         evaluator = self.evaluator(programme)
         transaction = parse_transaction(body, evaluator.currency)
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:  # a dry run: it must not queue behind commits
             row = member_row(conn, programme, member_id)
             member = load_member(
                 conn,
@@ -466,7 +467,7 @@ class Ledger:
             with self.db.begin() as conn:
                 return work(conn)
         except IntegrityError:
-            with self.db.connect() as conn:
+            with reading(self.db) as conn:
                 stored = replay(conn, programme, key, digest)
             if stored is None:
                 raise
