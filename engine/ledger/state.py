@@ -48,14 +48,20 @@ def period_starts(on: date) -> dict[str, date]:
     }
 
 
+# Built once: SQLAlchemy then only binds values, instead of rebuilding the statement and its
+# cache key on every call (issue 15: ~3x less CPU for a member read).
+MEMBER = select(members).where(
+    members.c.programme == bindparam("p"), members.c.id == bindparam("m")
+)
+MEMBER_LOCKED = MEMBER.with_for_update()
+
+
 def member_row(
     conn: Connection, programme: str, member_id: str, *, lock: bool = False
 ) -> RowMapping:
     """The member's row; ``lock`` takes a row lock on PostgreSQL (SQLite is locked already)."""
-    query = select(members).where(members.c.programme == programme, members.c.id == member_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    query = MEMBER_LOCKED if lock and conn.dialect.name == "postgresql" else MEMBER
+    row = conn.execute(query, {"p": programme, "m": member_id}).mappings().first()
     if row is None or row["merged_into"]:
         raise UnknownMember(f"no member '{member_id}' in programme '{programme}'")
     return row
@@ -257,6 +263,14 @@ def _period_kind(programme: Mapping[str, Any]) -> str:
     return str(programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year"))
 
 
+SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
+    transactions.c.programme == bindparam("p"),
+    transactions.c.member_id == bindparam("m"),
+    transactions.c.at >= bindparam("since"),
+    transactions.c.at < bindparam("until"),
+)
+
+
 def _spend_between(
     conn: Connection, programme: Mapping[str, Any], row: Mapping[str, Any], first: date, last: date
 ) -> Decimal:
@@ -265,12 +279,7 @@ def _spend_between(
     since = datetime.combine(first, datetime.min.time(), tz)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
     total = conn.execute(
-        select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
-            transactions.c.programme == row["programme"],
-            transactions.c.member_id == row["id"],
-            transactions.c.at >= since,
-            transactions.c.at < until,
-        )
+        SPEND_BETWEEN, {"p": row["programme"], "m": row["id"], "since": since, "until": until}
     ).scalar_one()
     return Decimal(total)
 
