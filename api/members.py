@@ -12,6 +12,7 @@ from api.bodies import check_path_ids, idempotency_key, json_body, write_key
 from api.errors import ApiError
 from api.sales import respond
 from api.services import services
+from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome
 from engine.ledger.views import member_view, profile_history
 
@@ -72,7 +73,7 @@ def read(programme: str, member: str) -> dict[str, Any]:
     evaluator = state.registry[programme]
     before = _int_arg("before")
     limit = min(_int_arg("limit") or 20, 100)
-    with state.database.connect() as conn:
+    with reading(state.database) as conn:
         return member_view(conn, evaluator, member, datetime.now(UTC), before=before, limit=limit)
 
 

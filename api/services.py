@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import Engine, text
 
 from api.settings import Settings
-from engine.ledger.db import open_database
+from engine.ledger.db import open_database, reading
 from engine.ledger.programmes import ProgrammeStore
 from engine.ledger.service import Ledger
 from engine.registry import Registry
@@ -34,7 +34,7 @@ class Services:
 
     def database_ready(self) -> bool:
         try:
-            with self.database.connect() as conn:
+            with reading(self.database) as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
             return False

@@ -7,6 +7,9 @@ fresh database per backend (a temporary SQLite file; a new PostgreSQL database, 
   at a time), beside a DB-API loop writing the same rows per sale in its own transaction
   (member read and lock, idempotency read, open lots read, lot, journal, 4 period counters,
   member update, transaction record);
+* quote and commit latency of members with 1,000 and 10,000 prior sales (seeded as commits
+  leave them) beside a member with one, in 3 interleaved rounds: the median round's figure,
+  the spread of the round ratios, target <= 1.2x (issue 15: flat in member history);
 * ``expire_lots`` over N lots, all due (N/10 members), beside the three statements it runs
   (journal ``INSERT … SELECT``, balances ``UPDATE … FROM``, lots ``UPDATE``) unbatched;
 * ``tier_review`` of N members with top-percent thresholds (the recommended programme),
@@ -26,6 +29,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -71,6 +75,9 @@ class Figure:
     baseline_name: str
     rate: bool
     limit: float | None  # the target: at least ``limit``/s, or under ``limit`` s
+    ratio_limit: float | None = None  # or the target: a ratio to the baseline of at most this
+    millis: bool = False  # value and baseline are latencies shown in ms
+    spread: str = ""  # per-round ratios, when the figure is a median of interleaved rounds
 
     @property
     def ratio(self) -> float:
@@ -79,13 +86,17 @@ class Figure:
 
     @property
     def met(self) -> bool | None:
+        if self.ratio_limit is not None:
+            return self.ratio <= self.ratio_limit
         if self.limit is None:
             return None
         return self.value >= self.limit if self.rate else self.value < self.limit
 
     def cells(self) -> tuple[str, ...]:
         target = "-"
-        if self.limit is not None:
+        if self.ratio_limit is not None:
+            target = f"<= {self.ratio_limit:g}x {'ok' if self.met else 'MISSED'}"
+        elif self.limit is not None:
             verdict = "ok" if self.met else "MISSED"
             target = (
                 f">= {self.limit:,.0f}/s {verdict}"
@@ -95,14 +106,16 @@ class Figure:
         return (
             self.figure,
             self.backend,
-            _amount(self.value, self.rate),
-            f"{_amount(self.baseline, self.rate)}  {self.baseline_name}",
-            f"{self.ratio:.2f}x",
+            _amount(self.value, self.rate, self.millis),
+            f"{_amount(self.baseline, self.rate, self.millis)}  {self.baseline_name}",
+            f"{self.ratio:.2f}x{self.spread}",
             target,
         )
 
 
-def _amount(value: float, rate: bool) -> str:
+def _amount(value: float, rate: bool, millis: bool = False) -> str:
+    if millis:
+        return f"{value * 1000:,.2f} ms"
     return f"{value:,.0f}/s" if rate else f"{value:,.2f} s"
 
 
@@ -378,6 +391,108 @@ class RawCommits:
         )
 
 
+# --- latency against a member's history ------------------------------------------------------
+
+HISTORIES = (1, 1_000, 10_000)  # prior sales of the members compared; the first is the baseline
+HISTORY_RATIO = 1.2  # issue 15: a 10,000-sale member's till answer within 1.2x a new member's
+ROUNDS = 3
+HISTORY_LOTS = """
+    INSERT INTO lots (programme, member_id, points, points_left, earned_at, expires_at,
+        transaction_id)
+    SELECT :p, :m, 228, 228, :earned, :expires, :prefix || i FROM {series}"""
+HISTORY_JOURNAL = """
+    INSERT INTO journal (programme, member_id, kind, points, lot_id, transaction_id, at)
+    SELECT programme, member_id, 'earn', points, id, transaction_id, earned_at FROM lots
+    WHERE programme = :p AND member_id = :m"""
+HISTORY_SALES = """
+    INSERT INTO transactions (programme, id, kind, member_id, request_hash, request, response,
+        status, version, points_earned, points_redeemed, points_settled, at, created_at)
+    SELECT :p, :prefix || i, 'sale', :m, 'x', :request, :response, 201, '2026.1', 228, 0, 0,
+        :earned, :earned FROM {series}"""
+
+
+def seed_history(engine: Engine, programme: str, member: str, sales: int) -> None:
+    """``sales`` past sales of the member, as commits leave them: a transaction, a lot of
+    228 points (spendable, expiring after the benchmark) and its journal row each."""
+    values = {
+        "p": programme,
+        "m": member,
+        "prefix": f"{member}-",
+        "count": sales,
+        "earned": _moment(engine, NOON),
+        "expires": _moment(engine, datetime(2027, 11, 30, 15, 59, 59, tzinfo=UTC)),
+        "request": json.dumps(_sales(1, 1)[0][1]),
+        "response": json.dumps({"status": "committed", "points": {"total": 228}}),
+    }
+    with engine.begin() as conn:
+        conn.execute(_sql(engine, HISTORY_LOTS), values)
+        conn.execute(text(HISTORY_JOURNAL), values)
+        conn.execute(_sql(engine, HISTORY_SALES), values)
+        conn.execute(
+            text("UPDATE members SET balance = balance + :points WHERE programme = :p AND id = :m"),
+            {**values, "points": 228 * sales},
+        )
+
+
+def settle(engine: Engine) -> None:
+    """Statistics, and on PostgreSQL the visibility map autovacuum keeps for old rows: a real
+    member's past sales are long settled, so their index can be read without the table."""
+    if engine.dialect.name != "postgresql":
+        analyse(engine)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) transactions, lots, journal, members")
+
+
+def history(engine: Engine, per_round: int) -> list[Figure]:
+    """Quote and commit latency of members with 1,000 and 10,000 prior sales beside one with
+    a single prior sale, in interleaved rounds; the median round ratio is the figure."""
+    coffee = Evaluator(load_programme(COFFEE), matcher="python")
+    ledger = Ledger(engine, {coffee.programme.id: coffee})
+    shop = coffee.programme.id
+    for sales in HISTORIES:
+        ledger.enrol(shop, f"h{sales}", {"joined": "2025-01-05"})
+        seed_history(engine, shop, f"h{sales}", sales)
+    settle(engine)
+    count = per_round * ROUNDS * len(HISTORIES) + 1
+    bodies = [{**body, "id": f"history-{body['id']}"} for _, body in _sales(count, 1)]
+    ledger.commit_sale(shop, "h1", {**bodies.pop(), "id": "history-warm-up"})
+    latencies: dict[tuple[str, int], list[float]] = {}
+    for _ in range(ROUNDS):
+        for sales in HISTORIES:
+            member = f"h{sales}"
+            mine = [bodies.pop() for _ in range(per_round)]
+            quoting = _timed(lambda: [ledger.quote(shop, member, b) for b in mine])  # noqa: B023
+            committing = _timed(
+                lambda: [ledger.commit_sale(shop, member, b) for b in mine]  # noqa: B023
+            )
+            latencies.setdefault(("quote", sales), []).append(quoting / per_round)
+            latencies.setdefault(("commit", sales), []).append(committing / per_round)
+    return [
+        _history_figure(engine, kind, sales, latencies[kind, sales], latencies[kind, HISTORIES[0]])
+        for kind in ("quote", "commit")
+        for sales in HISTORIES[1:]
+    ]
+
+
+def _history_figure(
+    engine: Engine, kind: str, sales: int, rounds: list[float], baseline: list[float]
+) -> Figure:
+    ratios = sorted(mine / base for mine, base in zip(rounds, baseline, strict=True))
+    return Figure(
+        engine.dialect.name,
+        f"{kind} latency, {sales:,} prior sales",
+        statistics.median(rounds),
+        statistics.median(baseline),
+        f"{HISTORIES[0]} prior sale",
+        False,
+        None,
+        ratio_limit=HISTORY_RATIO,
+        millis=True,
+        spread=f" (rounds {ratios[0]:.2f}-{ratios[-1]:.2f})",
+    )
+
+
 # --- the jobs --------------------------------------------------------------------------------
 
 
@@ -553,17 +668,20 @@ def _bare_write(engine: Engine, cursor: Any, tables: dict[str, list[tuple[Any, .
 def measure(engine: Engine, rows: int, count: int, out: Any) -> list[Figure]:
     evaluator = Evaluator(load_programme(RECOMMENDED), matcher="python")
     figures = []
+    per_round = max(1, count // 10)
     with tempfile.TemporaryDirectory(prefix="ledger-bench-csv-") as folder:
-        steps: list[Callable[[], Figure]] = [
+        steps: list[Callable[[], Figure | list[Figure]]] = [
             lambda: commits(engine, count),
+            lambda: history(engine, per_round),
             lambda: expiry(engine, rows),
             lambda: review(engine, rows, evaluator),
             lambda: importing(engine, rows, evaluator, Path(folder)),
         ]
         for step in steps:
-            figure = step()
-            figures.append(figure)
-            print("  ".join(figure.cells()), file=out, flush=True)
+            done = step()
+            for figure in done if isinstance(done, list) else [done]:
+                figures.append(figure)
+                print("  ".join(figure.cells()), file=out, flush=True)
     return figures
 
 

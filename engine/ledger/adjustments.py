@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from engine.calendar import expiry_of
 from engine.errors import InputError, RedemptionError
 from engine.ledger.postings import burn_lot, journal_entry
-from engine.ledger.state import load_member
+from engine.ledger.state import load_member, points_to_redeem
 from engine.ledger.tables import campaign_assignments, lots, members
 from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.problems import Problem
@@ -59,8 +59,8 @@ def debit(
     actor: str,
 ) -> int:
     """Remove points from the soonest-expiring lots; never below zero."""
-    member = load_member(conn, evaluator.document, row, at)
-    available = sum(lot.points for lot in member.lots)
+    member = load_member(conn, evaluator.document, row, at, redeeming=points)
+    available = member.balance(at)
     if points > available:
         raise InputError(
             "the adjustment is invalid",
@@ -96,8 +96,9 @@ def redeem(
         raise RedemptionError(
             "redemption.not_offered", "This programme does not let members redeem points."
         )
-    member = load_member(conn, evaluator.document, row, at)
-    balance = sum(lot.points for lot in member.lots)
+    wanted = points_to_redeem(evaluator.document, body.get("points"), body.get("reward"))
+    member = load_member(conn, evaluator.document, row, at, redeeming=wanted)
+    balance = member.balance(at)
     points, reward = _redemption_points(burn, body, balance)
     value = _value(evaluator, burn, points, balance, reward)
     taken = consume_lots(member.lots, points)

@@ -4,20 +4,26 @@ SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``,
 so writers are serialised by the database itself: two tills redeeming at once
 queue instead of both reading the same balance. PostgreSQL uses row locks
 (``SELECT … FOR UPDATE``) in the repository instead.
+
+Reads that never write (API-key checks, readiness, GET member, dry-run quotes) open
+their connection with ``reading()``: on SQLite their transactions begin deferred and
+read a WAL snapshot, so they neither queue behind a commit nor hold one up.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from engine.errors import LoyaltyError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+READ_ONLY = "loyalty_read_only"  # execution option: this connection's transactions only read
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///var/loyalty.sqlite"
 
@@ -90,10 +96,26 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Only a connection marked read-only skips the write lock: any other (every write
+        # path) takes it before its first read, so no two writers read the same balance.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reading only (use it as a context manager).
+
+    On SQLite its transactions begin deferred, so it does not take, or wait for, the write
+    lock; writing through it is a mistake (under contention SQLite would refuse the write).
+    """
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config  # only commands that migrate pay for importing Alembic
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if engine is not None:
@@ -103,4 +125,6 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to ``revision`` (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select, update
 
 from engine.errors import LoyaltyError
+from engine.ledger.db import reading
 from engine.ledger.tables import api_keys
 
 ROLES = ("pos", "marketer", "reviewer", "admin")
@@ -47,7 +48,7 @@ def authenticate(database: Engine, presented: str) -> Key | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
-    with database.connect() as conn:
+    with reading(database) as conn:  # every request checks a key: never behind a commit
         row = (
             conn.execute(
                 select(api_keys).where(api_keys.c.id == parts[1], api_keys.c.revoked_at.is_(None))

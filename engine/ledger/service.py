@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
 from engine.ledger import adjustments, profiles, returns
+from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
-from engine.ledger.state import load_member, member_row
+from engine.ledger.state import load_member, member_row, points_to_redeem
 from engine.ledger.tables import members, tier_history
 from engine.model import parse_transaction
 from engine.policy.problems import Problem
@@ -186,9 +187,15 @@ class Ledger:
         """A dry run on the stored member: nothing is written, budgets included."""
         evaluator = self.evaluator(programme)
         transaction = parse_transaction(body, evaluator.currency)
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:  # a dry run: it must not queue behind commits
             row = member_row(conn, programme, member_id)
-            member = load_member(conn, evaluator.document, row, at or transaction.at)
+            member = load_member(
+                conn,
+                evaluator.document,
+                row,
+                at or transaction.at,
+                redeeming=_redeeming(evaluator, transaction),
+            )
             stopped = budget.exhausted(conn, programme)
             while True:
                 quote = evaluator.quote(
@@ -231,7 +238,13 @@ class Ledger:
         digest: str,
     ) -> Outcome:
         programme, member_id = evaluator.programme.id, row["id"]
-        member = load_member(conn, evaluator.document, row, transaction.at)
+        member = load_member(
+            conn,
+            evaluator.document,
+            row,
+            transaction.at,
+            redeeming=_redeeming(evaluator, transaction),
+        )
         quote = self._quote_within_budgets(conn, evaluator, member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at)
         response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
@@ -454,11 +467,16 @@ class Ledger:
             with self.db.begin() as conn:
                 return work(conn)
         except IntegrityError:
-            with self.db.connect() as conn:
+            with reading(self.db) as conn:
                 stored = replay(conn, programme, key, digest)
             if stored is None:
                 raise
             return stored
+
+
+def _redeeming(evaluator: Evaluator, transaction: Any) -> int:
+    """Points the sale spends: the member's lots to load for them."""
+    return points_to_redeem(evaluator.document, transaction.redeem_points, transaction.claim_reward)
 
 
 def _insert_new(conn: Connection, table: Any) -> Any:

@@ -9,7 +9,17 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, RowMapping, and_, case, func, or_, select
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from engine.calendar import local_date, period_bounds
 from engine.errors import UnknownMember
@@ -38,14 +48,20 @@ def period_starts(on: date) -> dict[str, date]:
     }
 
 
+# Built once: SQLAlchemy then only binds values, instead of rebuilding the statement and its
+# cache key on every call (issue 15: ~3x less CPU for a member read).
+MEMBER = select(members).where(
+    members.c.programme == bindparam("p"), members.c.id == bindparam("m")
+)
+MEMBER_LOCKED = MEMBER.with_for_update()
+
+
 def member_row(
     conn: Connection, programme: str, member_id: str, *, lock: bool = False
 ) -> RowMapping:
     """The member's row; ``lock`` takes a row lock on PostgreSQL (SQLite is locked already)."""
-    query = select(members).where(members.c.programme == programme, members.c.id == member_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    query = MEMBER_LOCKED if lock and conn.dialect.name == "postgresql" else MEMBER
+    row = conn.execute(query, {"p": programme, "m": member_id}).mappings().first()
     if row is None or row["merged_into"]:
         raise UnknownMember(f"no member '{member_id}' in programme '{programme}'")
     return row
@@ -71,24 +87,43 @@ class Needs:
         )
 
 
+@dataclass(frozen=True)
+class StoredMember(Member):
+    """A ledger member: its spendable balance is summed by the database, and ``lots`` holds
+    only the soonest-spent lots a redemption needs (all of them if it needs more than
+    there are), so a quote reads a few rows however long the member's history is."""
+
+    spendable_points: int = 0
+
+    def balance(self, at: datetime) -> int:
+        return self.spendable_points
+
+
 def load_member(
     conn: Connection,
     programme: Mapping[str, Any],
     row: RowMapping,
     at: datetime,
-) -> Member:
-    """The engine's view of a member at ``at``; history the rules never read is not loaded."""
+    *,
+    redeeming: int = 0,
+) -> StoredMember:
+    """The engine's view of a member at ``at``; history the rules never read is not loaded.
+
+    ``redeeming`` is how many points the operation may spend: that many (in spending order)
+    are loaded as lots, none when it is 0.
+    """
     pid, mid = row["programme"], row["id"]
     tz = ZoneInfo(programme["programme"]["timezone"])
     today = local_date(at, tz)
     needs = Needs.of(programme)
-    spendable, pending = _lots(conn, pid, mid, at)
-    return Member(
+    expired, pending = conn.execute(LOTS_OUT_OF_REACH, {"p": pid, "m": mid, "at": at}).one()
+    spendable = row["balance"] + row["debt"] - int(expired) - int(pending)
+    return StoredMember(
         id=mid,
         tier=row["tier"],
         tier_since=row["tier_since"],
-        lots=spendable,
-        pending_points=pending,
+        lots=spending_lots(conn, pid, mid, at, redeeming) if redeeming > 0 else (),
+        pending_points=int(pending),
         qualifying_spend=current_spend(programme, row, today, conn),
         earned_in_period=_earned_in_period(conn, pid, mid, today) if needs.period_points else {},
         tags={k: tuple(v) if isinstance(v, list) else (v,) for k, v in row["tags"].items()},
@@ -98,7 +133,105 @@ def load_member(
         campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
+        spendable_points=spendable,
     )
+
+
+def points_to_redeem(
+    programme: Mapping[str, Any], redeem_points: Any, claim_reward: str | None
+) -> int:
+    """How many points a sale or redemption asks to spend (0 if none or not a number):
+    the lots to load for it."""
+    if claim_reward:
+        catalogue = programme.get("burn", {}).get("catalogue", [])
+        return next((int(r["points"]) for r in catalogue if r["id"] == claim_reward), 0)
+    if isinstance(redeem_points, int) and not isinstance(redeem_points, bool):
+        return max(redeem_points, 0)
+    return 0
+
+
+# ``points_left > 0`` is written as a literal so both databases can use the partial indexes
+# (ix_lots_unspent, ix_lots_pending, migration 0010) that hold only lots with points left.
+_UNSPENT = lots.c.points_left > literal_column("0")
+_MEMBER_LOTS = (lots.c.programme == bindparam("p"), lots.c.member_id == bindparam("m"), _UNSPENT)
+_NOT_EXPIRED = or_(lots.c.expires_at.is_(None), lots.c.expires_at >= bindparam("at"))
+_LEFT = func.coalesce(func.sum(lots.c.points_left), 0)
+
+# ``members.balance`` holds every open lot less the debt; what is not spendable at ``at`` is
+# the unswept expired lots and the pending ones, both few, both read through an index.
+LOTS_OUT_OF_REACH = select(
+    select(_LEFT).where(*_MEMBER_LOTS, lots.c.expires_at < bindparam("at")).scalar_subquery(),
+    select(_LEFT)
+    .where(*_MEMBER_LOTS, lots.c.pending_until > bindparam("at"), _NOT_EXPIRED)
+    .scalar_subquery(),
+)
+_SPENDABLE = (
+    *_MEMBER_LOTS,
+    or_(lots.c.pending_until.is_(None), lots.c.pending_until <= bindparam("at")),
+)
+_COLUMNS = (lots.c.id, lots.c.points_left, lots.c.earned_at, lots.c.expires_at)
+EXPIRING_LOTS = (
+    select(*_COLUMNS)
+    .where(*_SPENDABLE, lots.c.expires_at >= bindparam("at"))
+    .order_by(lots.c.expires_at, lots.c.earned_at, lots.c.id)
+    .limit(bindparam("n"))
+)
+LASTING_LOTS = (
+    select(*_COLUMNS)
+    .where(*_SPENDABLE, lots.c.expires_at.is_(None))
+    .order_by(lots.c.earned_at, lots.c.id)
+    .limit(bindparam("n"))
+)
+FIRST_PAGE = 16
+
+
+def spending_lots(
+    conn: Connection, programme: str, member_id: str, at: datetime, points: int
+) -> tuple[Lot, ...]:
+    """The spendable lots ``consume_lots`` takes ``points`` from, in its order: soonest-
+    expiring first, never-expiring last. Lots tied with the last one needed on (expiry,
+    earning time) come too, so the engine breaks those ties exactly as over all lots."""
+    taken: list[Lot] = []
+    for statement in (EXPIRING_LOTS, LASTING_LOTS):
+        needed = points - sum(lot.points for lot in taken)
+        more, enough = _enough(conn, statement, programme, member_id, at, needed)
+        taken.extend(more)
+        if enough:
+            break
+    return tuple(taken)
+
+
+def _enough(
+    conn: Connection, statement: Any, programme: str, member_id: str, at: datetime, points: int
+) -> tuple[list[Lot], bool]:
+    """The first lots of ``statement`` covering ``points`` (and their ties); whether they do.
+
+    Pages grow fourfold, so a large redemption costs a few round trips, not one per lot.
+    """
+    page = FIRST_PAGE
+    while True:
+        rows = conn.execute(statement, {"p": programme, "m": member_id, "at": at, "n": page}).all()
+        held, cut = 0, None
+        for index, lot in enumerate(rows):
+            held += lot.points_left
+            if held >= points:
+                cut = index
+                break
+        exhausted = len(rows) < page
+        if cut is not None:
+            tie = (rows[cut].expires_at, rows[cut].earned_at)
+            end = cut + 1
+            while end < len(rows) and (rows[end].expires_at, rows[end].earned_at) == tie:
+                end += 1
+            if end < len(rows) or exhausted:
+                return [_lot(lot) for lot in rows[:end]], True
+        elif exhausted:
+            return [_lot(lot) for lot in rows], False
+        page *= 4
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(str(row.id), row.points_left, row.earned_at, row.expires_at)
 
 
 def current_period_start(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> date:
@@ -130,6 +263,14 @@ def _period_kind(programme: Mapping[str, Any]) -> str:
     return str(programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year"))
 
 
+SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
+    transactions.c.programme == bindparam("p"),
+    transactions.c.member_id == bindparam("m"),
+    transactions.c.at >= bindparam("since"),
+    transactions.c.at < bindparam("until"),
+)
+
+
 def _spend_between(
     conn: Connection, programme: Mapping[str, Any], row: Mapping[str, Any], first: date, last: date
 ) -> Decimal:
@@ -138,36 +279,9 @@ def _spend_between(
     since = datetime.combine(first, datetime.min.time(), tz)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
     total = conn.execute(
-        select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
-            transactions.c.programme == row["programme"],
-            transactions.c.member_id == row["id"],
-            transactions.c.at >= since,
-            transactions.c.at < until,
-        )
+        SPEND_BETWEEN, {"p": row["programme"], "m": row["id"], "since": since, "until": until}
     ).scalar_one()
     return Decimal(total)
-
-
-def _lots(
-    conn: Connection, programme: str, member_id: str, at: datetime
-) -> tuple[tuple[Lot, ...], int]:
-    rows = conn.execute(
-        select(lots).where(
-            lots.c.programme == programme,
-            lots.c.member_id == member_id,
-            lots.c.points_left > 0,
-            or_(lots.c.expires_at.is_(None), lots.c.expires_at >= at),
-        )
-    ).mappings()
-    spendable, pending = [], 0
-    for lot in rows:
-        if lot["pending_until"] is not None and lot["pending_until"] > at:
-            pending += lot["points_left"]
-        else:
-            spendable.append(
-                Lot(str(lot["id"]), lot["points_left"], lot["earned_at"], lot["expires_at"])
-            )
-    return tuple(spendable), pending
 
 
 def _earned_in_period(

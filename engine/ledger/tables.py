@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -103,6 +104,26 @@ lots = Table(
     ForeignKeyConstraint(["programme", "member_id"], ["members.programme", "members.id"]),
     Index("ix_lots_open", "programme", "member_id", "expires_at"),
     Index("ix_lots_expiry", "expires_at"),
+    # Only lots with points left, in spending order: a member's expired-but-unswept and
+    # next-to-spend lots are found without reading the spent history (migration 0010).
+    Index(
+        "ix_lots_unspent",
+        "programme",
+        "member_id",
+        "expires_at",
+        "earned_at",
+        "id",
+        sqlite_where=text("points_left > 0"),
+        postgresql_where=text("points_left > 0"),
+    ),
+    Index(
+        "ix_lots_pending",
+        "programme",
+        "member_id",
+        "pending_until",
+        sqlite_where=text("points_left > 0 AND pending_until IS NOT NULL"),
+        postgresql_where=text("points_left > 0 AND pending_until IS NOT NULL"),
+    ),
 )
 
 journal = Table(
@@ -143,7 +164,9 @@ transactions = Table(
     ),  # added to (or, returns, taken from) spend
     Column("at", Moment(), nullable=False),
     Column("created_at", Moment(), nullable=False),
-    Index("ix_transactions_member", "programme", "member_id", "at"),
+    # ``qualifying`` rides in the index: a rolling window's spend is summed from the index
+    # alone, without visiting each sale's row (migration 0010).
+    Index("ix_transactions_member", "programme", "member_id", "at", "qualifying"),
 )
 
 returned_lines = Table(

@@ -31,7 +31,7 @@ def member_view(
     member = load_member(conn, evaluator.document, row, at)
     spend = current_spend(evaluator.document, row, at.astimezone(evaluator.tz).date(), conn)
     standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
-    spendable = sum(lot.points for lot in member.lots)
+    spendable = member.balance(at)
     return {
         "programme": programme,
         "version": evaluator.programme.version,
