@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +17,13 @@ from engine.ledger.tables import api_keys
 
 ROLES = ("pos", "marketer", "reviewer", "admin")
 PREFIX = "lr"
+# Every request checks its key, so a process remembers a key it has just verified for this
+# long: a refused (429) request then costs no query, which keeps one flooding key from
+# holding the workers. A revocation made elsewhere (``loyalty keys revoke``) takes effect in
+# a serving process within this time; one made in the process itself, at once.
+RECENT_SECONDS = 1.0
+_MAX_RECENT = 10_000
+_recent: dict[tuple[int, str, str], tuple[float, Key]] = {}
 
 
 @dataclass(frozen=True)
@@ -48,22 +56,35 @@ def authenticate(database: Engine, presented: str) -> Key | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
+    memo = (id(database), parts[1], _digest(parts[2]))
+    remembered = _recent.get(memo)
+    if remembered is not None and time.monotonic() - remembered[0] < RECENT_SECONDS:
+        return remembered[1]
+    key = _verify(database, parts[1], memo[2])
+    if key is not None:
+        if len(_recent) >= _MAX_RECENT:
+            _recent.clear()
+        _recent[memo] = (time.monotonic(), key)
+    return key
+
+
+def _verify(database: Engine, key_id: str, digest: str) -> Key | None:
     with reading(database) as conn:  # every request checks a key: never behind a commit
         row = (
             conn.execute(
-                select(api_keys).where(api_keys.c.id == parts[1], api_keys.c.revoked_at.is_(None))
+                select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
             )
             .mappings()
             .first()
         )
-    if row is None or not hmac.compare_digest(row["hash"], _digest(parts[2])):
+    if row is None or not hmac.compare_digest(row["hash"], digest):
         return None
     return Key(row["id"], row["role"], row["label"])
 
 
 def active_key(database: Engine, key_id: str) -> Key | None:
     """The key with this id unless revoked: a console session stays valid only as long."""
-    with database.connect() as conn:
+    with reading(database) as conn:
         row = (
             conn.execute(
                 select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -81,6 +102,7 @@ def revoke_key(database: Engine, key_id: str) -> bool:
             .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
+    _recent.clear()  # this process forgets it at once; other processes within RECENT_SECONDS
     return done.rowcount == 1
 
 
