@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, Table, select
 
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
@@ -83,16 +83,7 @@ def _lots(conn: Connection, programme: str, member_id: str) -> list[dict[str, An
 def _history(
     conn: Connection, programme: str, member_id: str, before: int | None, limit: int
 ) -> dict[str, Any]:
-    query = (
-        select(journal)
-        .where(journal.c.programme == programme, journal.c.member_id == member_id)
-        .order_by(journal.c.id.desc())
-        .limit(limit + 1)
-    )
-    if before is not None:
-        query = query.where(journal.c.id < before)
-    rows = list(conn.execute(query).mappings())
-    page = rows[:limit]
+    page, next_before = _newest_first(conn, journal, programme, member_id, before, limit)
     return {
         "entries": [
             {
@@ -105,7 +96,7 @@ def _history(
             }
             for entry in page
         ],
-        "next_before": page[-1]["id"] if len(rows) > limit else None,
+        "next_before": next_before,
     }
 
 
@@ -119,17 +110,9 @@ def profile_history(
 ) -> dict[str, Any]:
     """A page of the member's profile changes, newest first: when, who, ``{field: [old, new]}``."""
     member_row(conn, programme, member_id)  # 404 for no such member
-    table = member_profile_history
-    query = (
-        select(table)
-        .where(table.c.programme == programme, table.c.member_id == member_id)
-        .order_by(table.c.id.desc())
-        .limit(limit + 1)
+    page, next_before = _newest_first(
+        conn, member_profile_history, programme, member_id, before, limit
     )
-    if before is not None:
-        query = query.where(table.c.id < before)
-    rows = list(conn.execute(query).mappings())
-    page = rows[:limit]
     return {
         "member_id": member_id,
         "entries": [
@@ -141,8 +124,30 @@ def profile_history(
             }
             for row in page
         ],
-        "next_before": page[-1]["id"] if len(rows) > limit else None,
+        "next_before": next_before,
     }
+
+
+def _newest_first(
+    conn: Connection,
+    table: Table,
+    programme: str,
+    member_id: str,
+    before: int | None,
+    limit: int,
+) -> tuple[list[RowMapping], int | None]:
+    """One page of a member's rows by descending id, and the ``before`` of the next page."""
+    query = (
+        select(table)
+        .where(table.c.programme == programme, table.c.member_id == member_id)
+        .order_by(table.c.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(table.c.id < before)
+    rows = list(conn.execute(query).mappings())
+    page = rows[:limit]
+    return page, page[-1]["id"] if len(rows) > limit else None
 
 
 def _iso(value: Any) -> str | None:
