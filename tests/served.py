@@ -109,7 +109,11 @@ def gunicorn(
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=out)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(base, process)
+            try:
+                wait_ready(base, process)
+            except AssertionError as error:
+                log_tail = log.read_text(errors="replace")[-3000:]
+                raise AssertionError(f"{error}; its log ends:\n{log_tail}") from None
             yield Server(base, port, database, log, process)
         finally:
             process.send_signal(signal.SIGTERM)
