@@ -70,6 +70,8 @@ def current_key() -> Key | None:
         else:
             g.caller_key = session_key()
     key: Key | None = g.caller_key
+    if key is not None:
+        g.role = key.role  # logged even when the request is refused before its view runs
     return key
 
 

@@ -3,6 +3,9 @@ one key that leaves every other key served (Flask test client, then the real ser
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
 from api import create_app
@@ -88,3 +91,14 @@ def test_a_flood_on_the_real_server_leaves_another_key_served(tmp_path):
         assert refused[1]["Content-Type"] == "application/problem+json"
         assert int(refused[1]["Retry-After"]) > 0
         assert [call("GET", url, key=neighbour)[0] for _ in range(4)] == [200] * 4
+
+
+def test_a_refused_request_is_logged_with_its_key_role(limited, caplog):
+    caplog.set_level(logging.INFO, logger="loyalty.access")
+    reviewer = limited("reviewer")
+    assert [reviewer.get(LIST).status_code for _ in range(2)] == [200, 429]
+    logged = [json.loads(record.getMessage()) for record in caplog.records]
+    assert [(line["status"], line["role"]) for line in logged] == [
+        (200, "reviewer"),
+        (429, "reviewer"),
+    ]
