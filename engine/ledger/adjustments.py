@@ -12,7 +12,7 @@ from engine.calendar import expiry_of
 from engine.errors import InputError, RedemptionError
 from engine.ledger.postings import burn_lot, journal_entry
 from engine.ledger.state import load_member, points_to_redeem
-from engine.ledger.tables import campaign_assignments, lots, members
+from engine.ledger.tables import campaign_assignments, lots, member_offers, members
 from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.problems import Problem
 from engine.quote import Evaluator
@@ -179,6 +179,7 @@ def merge(
     _journal(conn, source, "merge", -net, key, at, reason, actor, None)
     _journal(conn, target, "merge", net, key, at, reason, actor, None)
     _move_assignments(conn, source, target)
+    _move_offers(conn, source, target)
     spend = Decimal(source["qualifying_spend"]) + Decimal(target["qualifying_spend"])
     _set(
         conn,
@@ -190,6 +191,18 @@ def merge(
     )
     _set(conn, source, balance=0, debt=0, merged_into=target["id"])
     return target["balance"] + net
+
+
+def _move_offers(conn: Connection, source: RowMapping, target: RowMapping) -> None:
+    """Offers outreach promised the source member stay theirs under the merged identity."""
+    conn.execute(
+        update(member_offers)
+        .where(
+            member_offers.c.programme == source["programme"],
+            member_offers.c.member_id == source["id"],
+        )
+        .values(member_id=target["id"])
+    )
 
 
 def _move_assignments(conn: Connection, source: RowMapping, target: RowMapping) -> None:

@@ -2,7 +2,8 @@
 
 For every member: balance = sum of open lots - debt = sum of journal movements;
 no lot is negative or holds more than it was given; every transaction's points
-appear in the journal exactly as recorded, once.
+appear in the journal exactly as recorded, once; every member offer has as many uses left
+as it was given less the sales that hold a use of it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, literal, or_, select
 
-from engine.ledger.tables import journal, lots, members, transactions
+from engine.ledger.tables import (
+    journal,
+    lots,
+    member_offer_uses,
+    member_offers,
+    members,
+    transactions,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ def check(database: Engine, programme: str | None = None) -> list[Inconsistency]
             *_balances(conn, programme),
             *_lots(conn, programme),
             *_transactions(conn, programme),
+            *_member_offers(conn, programme),
         ]
 
 
@@ -143,4 +152,39 @@ def _transactions(conn: Connection, programme: str | None) -> Iterator[Inconsist
             row.id,
             f"recorded {row.points_earned} earned / {row.points_redeemed} redeemed but the "
             f"journal shows {row.earned} / {row.redeemed} ({row.earn_rows or 0} earn entries)",
+        )
+
+
+def _member_offers(conn: Connection, programme: str | None) -> Iterator[Inconsistency]:
+    held = (
+        select(member_offer_uses.c.offer_id, func.count().label("held"))
+        .where(member_offer_uses.c.returned.is_(False))
+        .group_by(member_offer_uses.c.offer_id)
+        .subquery()
+    )
+    used = func.coalesce(held.c.held, 0)
+    query = (
+        select(
+            member_offers.c.programme,
+            member_offers.c.member_id,
+            member_offers.c.id,
+            member_offers.c.uses,
+            member_offers.c.uses_left,
+            used.label("used"),
+        )
+        .outerjoin(held, held.c.offer_id == member_offers.c.id)
+        .where(
+            _scope(member_offers.c.programme, programme),
+            or_(
+                member_offers.c.uses_left < 0,
+                member_offers.c.uses_left != member_offers.c.uses - used,
+            ),
+        )
+    )
+    for row in conn.execute(query):
+        yield Inconsistency(
+            row.programme,
+            row.member_id,
+            f"member offer {row.id} has {row.uses_left} of {row.uses} uses left"
+            f" but {row.used} sales hold a use of it",
         )

@@ -9,9 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api import create_app
+from engine.ledger.check import check
 from engine.ledger.tables import member_offers
 from engine.model import Member, MemberOffer, parse_transaction
 from engine.outreach.run import run_outreach
@@ -167,6 +168,27 @@ def test_a_whole_return_gives_the_use_back(app, database):
         assert conn.execute(select(member_offers.c.uses_left)).scalar_one() == 1
     again = client.post(f"{BASE}/transactions", json=sale("s2", "2026-03-18T09:00:00+08:00"))
     assert BONUS in sources(again.get_json())
+
+
+def test_a_merged_member_keeps_the_offer_under_the_identity_it_joins(app, database):
+    run(app)
+    ledger = app.extensions["loyalty"].ledger
+    ledger.merge("coffee-shop", "lapsed", "regular", actor="agent", key="merge-1")
+    client = app.test_client()
+    body = sale("s1", "2026-03-17T09:00:00+08:00", member_id="regular")
+    assert BONUS in sources(client.post(f"{BASE}/transactions", json=body).get_json())
+    assert check(database) == []
+
+
+def test_ledger_check_finds_an_offer_whose_uses_disagree_with_its_sales(app, database):
+    run(app)
+    app.test_client().post(f"{BASE}/transactions", json=sale("s1", "2026-03-17T09:00:00+08:00"))
+    assert check(database) == []
+    with database.begin() as conn:
+        conn.execute(update(member_offers).values(uses_left=1))
+    (found,) = check(database)
+    assert found.subject == "lapsed"
+    assert "has 1 of 1 uses left but 1 sales hold a use of it" in found.message
 
 
 def test_a_birthday_drink_is_free_at_the_till_once(app, database):
