@@ -12,7 +12,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_symbol
 
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 
 def programme_summary(evaluator: Evaluator, source: str | None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from engine.calendar import end_of_day
 from engine.outreach.run import RunReport, run_outreach, scope_for
 from engine.outreach.triggers import FINDERS
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 PROGRAMME = "rules/recommended/programme.yaml"
 THRESHOLDS = {"gold": Decimal(5000), "platinum": Decimal(20000)}

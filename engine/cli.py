@@ -20,10 +20,10 @@ from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
 from engine.ledger.keys import ROLES, create_key, list_keys, revoke_key
-from engine.model import parse_member, parse_transaction
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.model import parse_member, parse_transaction
 from engine.scenarios import run_scenarios
 
 EXIT_INVALID = 1

@@ -16,7 +16,7 @@ reservation is all or nothing: a sale whose offer would overrun the cap gets no 
 ``response_rate_percent``, else the campaign's, else 10% flagged as assumed), and per
 responder the offer's points and money on a typical basket; perceived value = points at face
 value + money; real cost = the domain formula for points, (perceived value / 2) x redemption
-rate x cost-of-goods ratio (``engine.points.real_cost_of_points``), plus discounts at face
+rate x cost-of-goods ratio (``engine.pricing.points.real_cost_of_points``), plus discounts at face
 value and free items at cost (value x cost-of-goods ratio). Beside it, the **sunshine**
 alternative spends the same budget on every member: each buyer's points are multiplied by
 1 + budget / (expected buyers x base points of a basket), where expected buyers = members x
@@ -41,7 +41,7 @@ from engine.campaigns.model import Context, campaign_window, groups_by_priority
 from engine.campaigns.targeting import HOLDOUT, preview
 from engine.ledger.tables import campaign_budgets, members, transactions
 from engine.money import from_minor
-from engine.points import real_cost_of_points
+from engine.pricing.points import real_cost_of_points
 
 DEFAULT_RESPONSE_RATE = Decimal("0.10")
 DEFAULT_BASKET = Decimal(100)

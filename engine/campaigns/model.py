@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from engine.calendar import zone
 from engine.errors import InputError, UnknownError
 from engine.money import Currency, currency
-from engine.offers import DEFAULT_PRIORITY, compile_offers
+from engine.pricing.offers import DEFAULT_PRIORITY, compile_offers
 
 # The domain's worked example, used when the programme's review states no assumptions.
 DEFAULT_REDEMPTION_RATE = Decimal("0.8")

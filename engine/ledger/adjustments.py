@@ -13,9 +13,9 @@ from engine.errors import InputError, RedemptionError
 from engine.ledger.postings import burn_lot, journal_entry
 from engine.ledger.state import load_member, points_to_redeem
 from engine.ledger.tables import campaign_assignments, lots, members
-from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.points import consume_lots, redemption_value, validate_redemption
 
 
 def credit(

@@ -32,7 +32,7 @@ from engine.ledger.db import (
 )
 from engine.ledger.importer import ImportReport, import_members, import_transactions
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 SHOWN_REJECTIONS = 100
 P = ParamSpec("P")

@@ -76,7 +76,7 @@ from engine.calendar import start_of_day as local_start
 from engine.errors import InputError
 
 if TYPE_CHECKING:
-    from engine.quote import Evaluator
+    from engine.pricing import Evaluator
 
 Progress = Callable[[int, int], None]
 R = TypeVar("R")

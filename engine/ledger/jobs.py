@@ -55,7 +55,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 Progress = Callable[[int, int], None]
 Condition = ColumnElement[bool]

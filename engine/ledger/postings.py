@@ -29,7 +29,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
 
 
 def post_quote(

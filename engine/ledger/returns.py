@@ -1,6 +1,6 @@
 """Returns against an earlier sale, whole or by line and quantity.
 
-A sale records what each of its lines earned (``engine.attribution``); a return takes back,
+A sale records what each of its lines earned (``engine.pricing.attribution``); a return takes back,
 per returned line and quantity, exactly that: base points, rates, the tier bonus and
 line-level offer bonuses. Bonuses earned by the basket as a whole follow the programme's
 ``earn.on_return.basket_bonuses`` (kept while the rest still qualifies, clawed back, or
@@ -30,10 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
-from engine.attribution import cumulative
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
-from engine.facts import build_facts
 from engine.ledger.offers import give_back_uses
 from engine.ledger.postings import add_period_points, change_tier, journal_entry
 from engine.ledger.state import Needs, member_row
@@ -45,11 +43,13 @@ from engine.ledger.tables import (
     sale_attributions,
     transactions,
 )
-from engine.model import Line, Member, Transaction
 from engine.money import from_minor, to_minor
-from engine.points import redemption_value
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.attribution import cumulative
+from engine.pricing.facts import build_facts
+from engine.pricing.model import Line, Member, Transaction
+from engine.pricing.points import redemption_value
 from engine.rules import build_matcher
 from engine.rules.parser import parse_when
 

@@ -25,9 +25,9 @@ from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row, points_to_redeem
 from engine.ledger.tables import members, tier_history
-from engine.model import parse_transaction
 from engine.policy.problems import Problem
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
+from engine.pricing.model import parse_transaction
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
 Rows = dict[str, RowMapping]

@@ -32,8 +32,8 @@ from engine.ledger.tables import (
     period_points,
     transactions,
 )
-from engine.model import Lot, Member
 from engine.money import currency
+from engine.pricing.model import Lot, Member
 
 PERIODS = ("day", "week", "month", "year")
 

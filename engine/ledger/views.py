@@ -10,8 +10,8 @@ from sqlalchemy import Connection, RowMapping, Table, select
 
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
-from engine.quote import Evaluator
-from engine.tiers import progress
+from engine.pricing import Evaluator
+from engine.pricing.tiers import progress
 
 HISTORY_PAGE = 20
 

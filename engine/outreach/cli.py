@@ -18,7 +18,7 @@ from engine.ledger.db import open_database
 from engine.outreach.run import RunReport, run_outreach, today_for
 from engine.outreach.tasks import STATUSES, Filters, export_csv, list_tasks
 from engine.outreach.webhook import Retry, deliver
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from engine.registry import Registry
 
 CHANNELS = ("sms", "email", "call", "app_push", "wechat")

@@ -33,8 +33,8 @@ from engine.calendar import add_months
 from engine.ledger.tables import members, outreach_tasks
 from engine.money import Currency, quantize_down
 from engine.outreach.templates import Formats, compile_template
-from engine.points import redemption_value
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.points import redemption_value
 
 BATCH = 2000
 Context = dict[str, Any]

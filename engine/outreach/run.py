@@ -15,7 +15,7 @@ from engine.outreach.grants import Grant, grant_offers
 from engine.outreach.render import Setup, describe_offer, render_new
 from engine.outreach.sql import Sql
 from engine.outreach.triggers import Scope, build
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 Progress = Callable[[str], None]
 WORK_MEM = "64MB"

@@ -401,7 +401,7 @@ def _current_period(scope: Scope) -> Expr:
 
 
 def next_tiers(levels: Sequence[str], amounts: Mapping[str, Decimal]) -> dict[str, str]:
-    """For each tier, the next one up that has an amount threshold (as in engine.tiers)."""
+    """For each tier, the next one up that has an amount threshold (as in engine.pricing.tiers)."""
     found = {}
     for rank, tier in enumerate(levels):
         upcoming = [t for t in levels[rank + 1 :] if t in amounts]
