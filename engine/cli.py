@@ -230,11 +230,12 @@ def _print_summary(report: Report) -> None:
 
 
 def _summary_line(programme: Programme) -> str:
-    meta = programme.document["programme"]
-    tiers = [level["id"] for level in programme.document.get("tiers", {}).get("levels", [])]
-    counts = {k: len(programme.document.get(k, [])) for k in ("rules", "campaigns", "outreach")}
+    meta, model = programme.identity, programme.model
+    tiers = model.tiers.ids
+    counts = {"rules": len(model.rules), "campaigns": len(model.campaigns)}
+    counts["outreach"] = len(model.outreach)
     return (
-        f"{programme.ruleset_name}  {meta['name']} ({meta['currency']}, {meta['timezone']})  "
+        f"{programme.ruleset_name}  {meta.name} ({meta.currency}, {meta.timezone})  "
         f"tiers: {' < '.join(tiers) or '-'}  " + "  ".join(f"{k}: {n}" for k, n in counts.items())
     )
 

@@ -661,16 +661,15 @@ class _RowParser:
 
     @classmethod
     def of(cls, evaluator: Evaluator, dialect: _Dialect) -> _RowParser:
-        document = evaluator.document
-        qualifying = document.get("tiers", {}).get("qualifying", {})
+        model = evaluator.model
         return cls(
             tz=evaluator.tz,
             quantum=evaluator.currency.quantum,
             code=evaluator.currency.code,
             dialect=dialect,
-            expiry=dict(document.get("expiry", {})),
-            pending_days=document.get("earn", {}).get("pending_days", 0),
-            period_kind=qualifying.get("period", "calendar_year"),
+            expiry=dict(model.expiry.section),
+            pending_days=model.earn.pending_days,
+            period_kind=model.tiers.period,
         )
 
     def parse(self, row: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -84,7 +84,7 @@ def run_command(
 
 
 def _run_one(engine: Engine, evaluator: Evaluator, day: date, *, quiet: bool) -> RunReport:
-    steps = len(evaluator.document.get("outreach", [])) + 1
+    steps = len(evaluator.model.outreach) + 1
     label = f"{evaluator.programme.id} {day.isoformat()}"
     with click.progressbar(
         length=steps, label=label, file=sys.stderr if not quiet else _Null()

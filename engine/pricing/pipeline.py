@@ -22,6 +22,7 @@ from engine.calendar import expiry_on, local_date, pending_until_day, zone
 from engine.errors import InputError, RedemptionError
 from engine.money import Currency, allocate, currency, from_minor, to_minor
 from engine.policy.loader import Programme
+from engine.policy.model import BurnPolicy, ExpiryPolicy, ProgrammeModel
 from engine.policy.problems import Problem
 from engine.pricing.attribution import basket_condition, is_basket_level, redeemed_by_line, split
 from engine.pricing.earning import Earned, apply_caps, base_points, cap_limit
@@ -70,33 +71,42 @@ class Evaluator:
         matcher: MatcherKind = "durable",
         resolved_thresholds: Mapping[str, Decimal] | None = None,
     ) -> None:
-        document = programme.document
+        model = programme.model
         self.programme = programme
-        self.document = document
-        self.currency = currency(document["programme"]["currency"])
-        self.tz = zone(document["programme"]["timezone"])
-        self.levels = document.get("tiers", {}).get("levels", [])
+        self.currency = currency(model.identity.currency)
+        self.tz = zone(model.identity.timezone)
+        self.levels = model.tiers.levels
         self.thresholds = {
             tier: amount.quantize(self.currency.quantum)
             for tier, amount in thresholds(self.levels, resolved_thresholds or {}).items()
         }
-        self.offers = compile_offers(document, self.tz)
+        self.offers = compile_offers(model.rules, model.campaigns, self.tz)
         conditions = [
             parse_when(o.condition_id, o.when, currency_exponent=self.currency.exponent)
             for o in self.offers
         ] + [
             parse_when(cid, when, currency_exponent=self.currency.exponent)
-            for cid, when in audience_conditions(document)
+            for cid, when in audience_conditions(model.campaigns)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
-        self.trials = trials(document)
+        self.trials = trials(model.campaigns)
         self.plan = compile_plan(
-            document, self.levels, Ladder(self.levels, self.thresholds), self.offers, self.currency
+            model, Ladder(self.levels, self.thresholds), self.offers, self.currency
         )
-        self._cache_dates(document)
+        self._cache_dates(model.expiry)
+
+    @property
+    def model(self) -> ProgrammeModel:
+        """The programme's typed views (what the ledger, outreach and campaigns read)."""
+        return self.programme.model
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The raw programme mapping, for tests and tools (see ``Programme.raw``)."""
+        return self.programme.raw()
 
     def _trials(self, campaigns: Collection[str]) -> list[Trial]:
-        known = {c["id"] for c in self.document.get("campaigns", [])}
+        known = {c["id"] for c in self.model.campaigns}
         unknown = sorted(set(campaigns) - known)
         if unknown:
             raise InputError(
@@ -109,10 +119,10 @@ class Evaluator:
         # A sunshine campaign has no groups to place the member in: trying it only lifts its window.
         return [self.trials.get(c) or Trial(c, 0.0, ()) for c in campaigns]
 
-    def _cache_dates(self, document: Mapping[str, Any]) -> None:
+    def _cache_dates(self, expiry: ExpiryPolicy) -> None:
         # Expiry and pending dates depend only on the local day of the sale: kept per day.
         self._expiry_on = lru_cache(_DAYS_CACHED)(
-            partial(expiry_on, policy=document.get("expiry", {}), tz=self.tz)
+            partial(expiry_on, policy=expiry.section, tz=self.tz)
         )
         self._pending_on = lru_cache(_DAYS_CACHED)(
             partial(pending_until_day, pending_days=self.plan.pending_days, tz=self.tz)
@@ -254,7 +264,7 @@ class Evaluator:
     ) -> tuple[int, list[tuple[str, int]], str | None]:
         if not (transaction.redeem_points or transaction.claim_reward):
             return 0, [], None
-        burn = self.document.get("burn")
+        burn = self.model.burn
         if burn is None:
             raise RedemptionError(
                 "redemption.not_offered", "This programme does not let members redeem points."
@@ -281,27 +291,25 @@ class Evaluator:
         return points, taken, transaction.claim_reward
 
     def _redeem_value(
-        self, points: int, burn: Mapping[str, Any], balance: int, states: list[LineState]
+        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState]
     ) -> int:
         bill = sum(s.after_discounts for s in states)
-        share = burn.get("max_bill_percent", 100)
+        share = burn.max_bill_percent
         value = validate_redemption(
             points,
             balance=balance,
-            value_of=lambda n: redemption_value(
-                n, burn["points"], Decimal(burn["worth"]), self.currency
-            ),
-            minimum=burn.get("minimum", 0),
-            step=burn.get("step"),
+            value_of=lambda n: redemption_value(n, burn.points, burn.worth, self.currency),
+            minimum=burn.minimum,
+            step=burn.step,
             max_value=from_minor(_percent_of(bill, share), self.currency),
         )
         return to_minor(value, self.currency)
 
     def _claim(
-        self, reward_id: str, burn: Mapping[str, Any], balance: int, states: list[LineState]
+        self, reward_id: str, burn: BurnPolicy, balance: int, states: list[LineState]
     ) -> tuple[int, int, list[LineState]]:
         """Points and value of a catalogue reward, and the lines it pays for."""
-        reward = next((r for r in burn.get("catalogue", []) if r["id"] == reward_id), None)
+        reward = burn.reward(reward_id)
         if reward is None:
             raise RedemptionError(
                 "redemption.unknown_reward", f"There is no reward '{reward_id}' in the catalogue."
@@ -363,7 +371,7 @@ class Evaluator:
             effects = self._effects_of(entry.offer).points
             if effects:
                 _bonuses(entry, effects, earned, trace)
-        apply_caps(earned, cap_limit(self.document["earn"], member.earned_in_period))
+        apply_caps(earned, cap_limit(self.model.earn.section, member.earned_in_period))
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from engine.money import Currency, to_minor
-from engine.pricing.attribution import DEFAULT_BASKET_POLICY
+from engine.policy.model import ProgrammeModel
 from engine.pricing.earning import Rates, bonus_ratio
 from engine.pricing.model import Line
 from engine.pricing.offers import Offer
@@ -101,32 +101,27 @@ class Plan:
 
 
 def compile_plan(
-    document: Mapping[str, Any],
-    levels: Sequence[Mapping[str, Any]],
-    ladder: Ladder,
-    offers: Sequence[Offer],
-    cur: Currency,
+    model: ProgrammeModel, ladder: Ladder, offers: Sequence[Offer], cur: Currency
 ) -> Plan:
-    """Everything ``quote`` reads from the document, read here once."""
-    earn = document["earn"]
-    rates = Rates(earn)
+    """Everything ``quote`` reads from the programme, read here once."""
+    earn, levels = model.earn, model.tiers.levels
+    rates = Rates(earn.section)
     return Plan(
         tier_ids=tuple(level["id"] for level in levels),
         discounts_by_tier=discounts_by_tier(levels),
         effects={o.condition_id: compile_effects(o, cur) for o in offers},
         rates=rates,
         points_denominator=rates.denominator * 10**cur.exponent,
-        earn_on_points_paid=earn.get("earn_on_points_paid", False),
-        rounding=earn.get("rounding", "floor"),
-        round_per_line=earn.get("rounding_scope", "basket") == "line",
+        earn_on_points_paid=earn.earn_on_points_paid,
+        rounding=cast(Rounding, earn.rounding),
+        round_per_line=earn.rounding_scope == "line",
         multipliers={
-            tier: Multiplier.of(multiplier)
-            for tier, multiplier in earn.get("multipliers", {}).items()
+            tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
         },
         ladder=ladder,
-        metric=document.get("tiers", {}).get("qualifying", {}).get("metric", "spend"),
-        basket_policy=earn.get("on_return", {}).get("basket_bonuses", DEFAULT_BASKET_POLICY),
-        pending_days=earn.get("pending_days", 0),
+        metric=model.tiers.metric,
+        basket_policy=earn.basket_bonuses,
+        pending_days=earn.pending_days,
     )
 
 
