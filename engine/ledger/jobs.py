@@ -406,7 +406,7 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
         window=window,
         population=scope,
         order=tuple(level["id"] for level in evaluator.levels),
-        downgrade=tiers.get("downgrade", "to_qualified"),
+        downgrade=tiers.downgrade,
         valid_new=valid if valid > end else None,
         courtesy_until=status_valid_until(following, "end_of_period", kind, joined=joined),
     )

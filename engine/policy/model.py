@@ -23,6 +23,7 @@ QUALIFYING_PERIOD = "calendar_year"
 QUALIFYING_METRIC = "spend"
 STATUS_LASTS = "end_of_next_period"
 STATUS_THROUGH = "day_before"
+DOWNGRADE = "to_qualified"
 BASKET_BONUSES = "keep_while_qualifies"  # on_return.basket_bonuses
 ROUNDING = "floor"
 ROUNDING_SCOPE = "basket"
@@ -62,7 +63,7 @@ class TierPolicy:
     metric: str  # qualifying.metric
     status_lasts: str
     status_through: str
-    downgrade: str | None
+    downgrade: str
 
     @classmethod
     def of(cls, tiers: Mapping[str, Any]) -> TierPolicy:
@@ -73,7 +74,7 @@ class TierPolicy:
             metric=qualifying.get("metric", QUALIFYING_METRIC),
             status_lasts=tiers.get("status_lasts", STATUS_LASTS),
             status_through=tiers.get("status_through", STATUS_THROUGH),
-            downgrade=tiers.get("downgrade"),
+            downgrade=tiers.get("downgrade", DOWNGRADE),
         )
 
     @property
