@@ -9,7 +9,7 @@ from flask import request
 
 from api import edge
 from api.errors import ApiError
-from engine.model import MAX_YEAR, MIN_YEAR
+from engine.pricing.model import MAX_YEAR, MIN_YEAR
 
 
 def json_body(accept: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:

@@ -22,7 +22,7 @@ SVG = "image/svg+xml"
 
 
 def _context(programme: str) -> Context:
-    return Context.of(services().registry[programme].document)
+    return Context.of(services().registry[programme].model)
 
 
 def _at(value: Any) -> datetime:

@@ -33,8 +33,8 @@ from jsonschema.protocols import Validator
 from api.errors import ApiError
 from api.health import OPENAPI
 from api.services import services
-from engine.model import MAX_YEAR, MIN_YEAR
 from engine.policy.problems import Path, render_path
+from engine.pricing.model import MAX_YEAR, MIN_YEAR
 
 MAX_DEPTH = 64  # far beyond any documented body (a quote with an inline member is ~6 deep)
 MAX_ERRORS = 20  # a body that breaks every rule is named in a few lines, not thousands

@@ -32,7 +32,7 @@ def list_programmes() -> dict[str, Any]:
             {
                 "id": e.programme.id,
                 "version": e.programme.version,
-                "name": e.document["programme"]["name"],
+                "name": e.model.identity.name,
                 "currency": e.currency.code,
                 "timezone": str(e.tz),
                 "files": list(e.programme.files),

@@ -10,7 +10,7 @@ from api.auth import requires
 from api.bodies import check_path_ids, invalid, json_body, moment, with_identity
 from api.services import services
 from engine.ledger.idempotency import Outcome
-from engine.model import parse_member, parse_transaction
+from engine.pricing.model import parse_member, parse_transaction
 
 bp = Blueprint("sales", __name__, url_prefix="/v1/programmes/<programme>")
 bp.url_value_preprocessor(check_path_ids)

@@ -12,27 +12,30 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_symbol
 
-from engine.quote import Evaluator
+from engine.policy.model import TierPolicy
+from engine.pricing import Evaluator
 
 
 def programme_summary(evaluator: Evaluator, source: str | None) -> dict[str, Any]:
-    document = evaluator.document
-    head = document["programme"]
-    symbol = _symbol(evaluator.currency.code, head.get("locale"))
+    model = evaluator.model
+    head = model.identity
+    symbol = _symbol(evaluator.currency.code, head.locale)
+    burn = model.burn.section if model.burn is not None else None
+    expiry = model.expiry.section if model.expiry.stated else None
     return {
         "id": evaluator.programme.id,
         "version": evaluator.programme.version,
-        "name": head["name"],
-        "pitch": head.get("pitch", ""),
+        "name": head.name,
+        "pitch": head.pitch if head.pitch is not None else "",
         "currency": evaluator.currency.code,
         "timezone": str(evaluator.tz),
         "files": list(evaluator.programme.files),
-        "tiers": _tiers(document.get("tiers", {}), symbol),
-        "earn": {"words": _earn_words(document["earn"], symbol), "rules": document["earn"]},
-        "burn": {"words": _burn_words(document.get("burn"), symbol), "rules": document.get("burn")},
-        "expiry": {"words": _expiry_words(document.get("expiry")), "rules": document.get("expiry")},
-        "rules": [_rule(rule) for rule in document.get("rules", [])],
-        "campaigns": [_campaign(c) for c in document.get("campaigns", [])],
+        "tiers": _tiers(model.tiers, symbol),
+        "earn": {"words": _earn_words(model.earn.section, symbol), "rules": model.earn.section},
+        "burn": {"words": _burn_words(burn, symbol), "rules": burn},
+        "expiry": {"words": _expiry_words(expiry), "rules": expiry},
+        "rules": [_rule(rule) for rule in model.rules],
+        "campaigns": [_campaign(c) for c in model.campaigns],
         "source": source,
     }
 
@@ -106,12 +109,11 @@ def _expiry_words(expiry: Mapping[str, Any] | None) -> str:
     return "points expire " + words
 
 
-def _tiers(tiers: Mapping[str, Any], symbol: str) -> list[dict[str, Any]]:
-    qualifying = tiers.get("qualifying", {})
-    period = str(qualifying.get("period", "")).replace("_", " ")
-    metric = str(qualifying.get("metric", "spend"))
+def _tiers(tiers: TierPolicy, symbol: str) -> list[dict[str, Any]]:
+    period = tiers.period.replace("_", " ")
+    metric = tiers.metric
     levels = []
-    for level in tiers.get("levels", []):
+    for level in tiers.levels:
         threshold = (level.get("threshold") or {}).get("amount")
         if threshold is None:
             words = "where every member starts"

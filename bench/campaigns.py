@@ -145,7 +145,7 @@ def wide(context: Context) -> Context:
     """The same campaign with a wide audience (balance >= 1,000 only): more group and holdout
     work per scanned member."""
     campaign = {**context.campaign(CAMPAIGN), "audience": {"balance": {"gte": 1000}}}
-    return Context.of({**context.document, "campaigns": [campaign]})
+    return Context.of(context.model.with_campaigns((campaign,)))
 
 
 def measure(
@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     count = 100_000 if args.quick and args.members == 1_000_000 else args.members
     rounds = 2 if args.quick else args.rounds
-    context = Context.of(load_programme(PROGRAMME).document)
+    context = Context.of(load_programme(PROGRAMME).model)
     Path("var").mkdir(exist_ok=True)
     rows = []
     for backend in args.backend or ["sqlite", "postgresql"]:

@@ -8,7 +8,7 @@ from typing import Any
 from bench import handwritten
 from bench.raw_durable import RawDurable
 from bench.scenario import MEMBER, TRANSACTION, VARIANTS, Setup, parse_sale
-from engine.quote import Quote
+from engine.pricing import Quote
 from engine.rules.durable import DurableMatcher
 from engine.rules.facts import Facts
 from engine.rules.matching import Matcher

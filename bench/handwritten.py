@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.model import Member, Transaction
+from engine.pricing.model import Member, Transaction
 from engine.rules.facts import Facts
 
 Record = Mapping[str, Any]

@@ -47,7 +47,7 @@ from engine.ledger import jobs
 from engine.ledger.importer import import_transactions
 from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 ROWS = 1_000_000
 COMMITS = 2_000

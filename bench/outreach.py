@@ -31,7 +31,7 @@ from engine.calendar import end_of_day
 from engine.outreach.run import RunReport, run_outreach, scope_for
 from engine.outreach.triggers import FINDERS
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 PROGRAMME = "rules/recommended/programme.yaml"
 THRESHOLDS = {"gold": Decimal(5000), "platinum": Decimal(20000)}
@@ -217,7 +217,7 @@ def timed_run(engine: Engine, programme: Evaluator, on: date) -> tuple[RunReport
 
 def bare_select(engine: Engine, programme: Evaluator, trigger_id: str, on: date) -> Row:
     """The trigger's SELECT alone (no insert, no render), counted in the database."""
-    trigger = next(t for t in programme.document["outreach"] if t["id"] == trigger_id)
+    trigger = next(t for t in programme.model.outreach if t["id"] == trigger_id)
     scope = scope_for(engine, programme, on, datetime.now(UTC))
     found = FINDERS[trigger["trigger"]](scope, trigger)
     assert found is not None

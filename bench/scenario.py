@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.facts import build_facts
-from engine.model import Member, Transaction, parse_member, parse_transaction
 from engine.money import to_minor
 from engine.policy.loader import Programme, load_programme
-from engine.quote import Evaluator, LineState
+from engine.pricing import Evaluator, LineState
+from engine.pricing.facts import build_facts
+from engine.pricing.model import Member, Transaction, parse_member, parse_transaction
 from engine.rules.facts import Facts
 
 PROGRAMME = Path(__file__).resolve().parent.parent / "rules" / "coffee-shop" / "programme.yaml"

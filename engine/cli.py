@@ -20,10 +20,10 @@ from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
 from engine.ledger.keys import ROLES, create_key, list_keys, revoke_key
-from engine.model import parse_member, parse_transaction
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.model import parse_member, parse_transaction
 from engine.scenarios import run_scenarios
 
 EXIT_INVALID = 1
@@ -230,11 +230,12 @@ def _print_summary(report: Report) -> None:
 
 
 def _summary_line(programme: Programme) -> str:
-    meta = programme.document["programme"]
-    tiers = [level["id"] for level in programme.document.get("tiers", {}).get("levels", [])]
-    counts = {k: len(programme.document.get(k, [])) for k in ("rules", "campaigns", "outreach")}
+    meta, model = programme.identity, programme.model
+    tiers = model.tiers.ids
+    counts = {"rules": len(model.rules), "campaigns": len(model.campaigns)}
+    counts["outreach"] = len(model.outreach)
     return (
-        f"{programme.ruleset_name}  {meta['name']} ({meta['currency']}, {meta['timezone']})  "
+        f"{programme.ruleset_name}  {meta.name} ({meta.currency}, {meta.timezone})  "
         f"tiers: {' < '.join(tiers) or '-'}  " + "  ".join(f"{k}: {n}" for k, n in counts.items())
     )
 

@@ -30,7 +30,7 @@ from engine.errors import LoyaltyError, UnknownProgramme
 from engine.ledger.programmes import ProgrammeStore, Published, StoredVersion
 from engine.policy.loader import Programme, Report, validate_paths
 from engine.policy.problems import Problem
-from engine.quote import Evaluator, MatcherKind
+from engine.pricing import Evaluator, MatcherKind
 
 Thresholds = Callable[[str], dict[str, Decimal]]
 log = logging.getLogger("loyalty.registry")

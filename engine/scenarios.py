@@ -22,12 +22,12 @@ from pathlib import Path as FsPath
 from typing import Any, Literal
 
 from engine.errors import InputError, LoyaltyError, PolicyError, ProblemsError, RedemptionError
-from engine.model import Member, Transaction, parse_member, parse_transaction
 from engine.policy.loader import YAML_SUFFIXES, _place, load_programme
 from engine.policy.problems import Path, Problem, has_errors, sort_problems
 from engine.policy.schema import describe, schema_problems
 from engine.policy.source import Loaded, SourceMap, load_yaml
-from engine.quote import Evaluator, MatcherKind
+from engine.pricing import Evaluator, MatcherKind
+from engine.pricing.model import Member, Transaction, parse_member, parse_transaction
 
 SCENARIOS_FOLDER = "scenarios"
 PROGRAMME_FILE = "programme.yaml"

@@ -16,7 +16,7 @@ reservation is all or nothing: a sale whose offer would overrun the cap gets no 
 ``response_rate_percent``, else the campaign's, else 10% flagged as assumed), and per
 responder the offer's points and money on a typical basket; perceived value = points at face
 value + money; real cost = the domain formula for points, (perceived value / 2) x redemption
-rate x cost-of-goods ratio (``engine.points.real_cost_of_points``), plus discounts at face
+rate x cost-of-goods ratio (``engine.pricing.points.real_cost_of_points``), plus discounts at face
 value and free items at cost (value x cost-of-goods ratio). Beside it, the **sunshine**
 alternative spends the same budget on every member: each buyer's points are multiplied by
 1 + budget / (expected buyers x base points of a basket), where expected buyers = members x
@@ -41,7 +41,8 @@ from engine.campaigns.model import Context, campaign_window, groups_by_priority
 from engine.campaigns.targeting import HOLDOUT, preview
 from engine.ledger.tables import campaign_budgets, members, transactions
 from engine.money import from_minor
-from engine.points import real_cost_of_points
+from engine.policy.model import ProgrammeLike, model_of
+from engine.pricing.points import real_cost_of_points
 
 DEFAULT_RESPONSE_RATE = Decimal("0.10")
 DEFAULT_BASKET = Decimal(100)
@@ -161,7 +162,7 @@ def charges(quote: Any) -> dict[str, tuple[int, Decimal]]:
     return found
 
 
-def settle(conn: Connection, document: Mapping[str, Any], quote: Any, at: datetime) -> set[str]:
+def settle(conn: Connection, document: ProgrammeLike, quote: Any, at: datetime) -> set[str]:
     """Reserve the cost of every budgeted campaign offer in ``quote``, all or nothing.
 
     Returns the campaigns whose budget could not take their cost; then nothing was reserved
@@ -169,8 +170,9 @@ def settle(conn: Connection, document: Mapping[str, Any], quote: Any, at: dateti
     again. A sunshine campaign's counter is opened at its first sale; a downpour campaign's
     at launch (without one its offer never applied: nobody is assigned).
     """
-    budgets = {c["id"]: c for c in document.get("campaigns", []) if "budget" in c}
-    programme = document["programme"]["id"]
+    model = model_of(document)
+    budgets = {c["id"]: c for c in model.campaigns if "budget" in c}
+    programme = model.identity.id
     refused: set[str] = set()
     savepoint = conn.begin_nested()
     for campaign_id, (points, money) in sorted(charges(quote).items()):
@@ -197,12 +199,13 @@ def settle(conn: Connection, document: Mapping[str, Any], quote: Any, at: dateti
     return refused
 
 
-def would_refuse(conn: Connection, document: Mapping[str, Any], quote: Any) -> set[str]:
+def would_refuse(conn: Connection, document: ProgrammeLike, quote: Any) -> set[str]:
     """Campaigns whose remaining budget cannot take their cost in ``quote`` (reads only).
 
     What ``settle`` would refuse, for dry-run quotes that must say what a commit would do.
     """
-    budgets = {c["id"]: c["budget"] for c in document.get("campaigns", []) if "budget" in c}
+    model = model_of(document)
+    budgets = {c["id"]: c["budget"] for c in model.campaigns if "budget" in c}
     costs = {c: cost for c, cost in charges(quote).items() if c in budgets}
     if not costs:
         return set()
@@ -211,7 +214,7 @@ def would_refuse(conn: Connection, document: Mapping[str, Any], quote: Any) -> s
         row.campaign_id: (row.spent_points, Decimal(row.spent_money))
         for row in conn.execute(
             select(budget.campaign_id, budget.spent_points, budget.spent_money).where(
-                budget.programme == document["programme"]["id"],
+                budget.programme == model.identity.id,
                 budget.campaign_id.in_(costs),
             )
         )
@@ -386,7 +389,7 @@ def _group(
 def offer_reward(context: Context, offer: list[Mapping[str, Any]], basket: Decimal) -> Reward:
     """What an offer gives on a basket of ``basket`` (tier multipliers left aside)."""
     base = base_points(context, basket)
-    cap = context.document.get("earn", {}).get("caps", {}).get("per_transaction")
+    cap = context.model.earn.caps.get("per_transaction")
     points, money, goods = 0, Decimal(0), Decimal(0)
     for effect in offer:
         if "points_multiplier" in effect:
@@ -404,8 +407,8 @@ def offer_reward(context: Context, offer: list[Mapping[str, Any]], basket: Decim
 
 def base_points(context: Context, basket: Decimal) -> int:
     """Points a basket earns at the programme's base rate (rounded down)."""
-    earn = context.document.get("earn", {})
-    rate = Decimal(str(earn.get("points", 1))) / Decimal(str(earn.get("per", 1)))
+    earn = context.model.earn
+    rate = Decimal(str(earn.points)) / earn.per
     return math.floor(basket * rate)
 
 

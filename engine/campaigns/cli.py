@@ -65,7 +65,7 @@ def _session(programme: str, database: str) -> Iterator[tuple[Context, Engine]]:
     """The programme's context and an open ledger, closed however the command ends."""
     engine: Engine | None = None
     try:
-        context = Context.of(load_programme(programme).document)
+        context = Context.of(load_programme(programme).model)
         engine = open_database(database, create=False)
         yield context, engine
     finally:

@@ -29,7 +29,7 @@ from engine.calendar import start_of_day
 from engine.campaigns.model import Context, campaign_window
 from engine.errors import InputError
 from engine.ledger.tables import lots, members
-from engine.offers import HOLDOUT
+from engine.pricing.offers import HOLDOUT
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PRIME = 2_147_483_647  # 2**31 - 1: products of two residues stay below 2**62

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, select
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
 from engine.ledger.tables import campaign_assignments, members
-from engine.offers import HOLDOUT
+from engine.pricing.offers import HOLDOUT
 
 ADDRESSES: Mapping[str, str | None] = {
     "sms": "phone",

@@ -37,7 +37,7 @@ from engine.campaigns.svg import BLUE, GREY, Canvas, nice_top
 from engine.campaigns.targeting import HOLDOUT, Targeting, launched_summary
 from engine.errors import InputError
 from engine.ledger.tables import campaign_assignments, members, offer_uses, transactions
-from engine.points import real_cost_of_points
+from engine.pricing.points import real_cost_of_points
 
 Z95 = 1.959963984540054
 ALL = "all"

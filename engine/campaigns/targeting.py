@@ -11,8 +11,8 @@ then file order); members matching no group are not targeted. A targeted member 
 when ``holdout_bucket(campaign, member) < round(holdout_percent * 100)``, where
 ``holdout_bucket`` is the first 8 bytes of ``sha256(campaign_id + NUL + member_id)`` (UTF-8)
 read as a big-endian unsigned integer, modulo 10,000 — the same draw as
-``engine.offers.in_holdout``. PostgreSQL computes it with its built-in ``sha256``; SQLite calls
-the Python function registered on the connection by ``prepare``.
+``engine.pricing.offers.in_holdout``. PostgreSQL computes it with its built-in ``sha256``;
+SQLite calls the Python function registered on the connection by ``prepare``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from engine.calendar import local_date
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
 from engine.ledger.tables import campaign_assignments, campaign_budgets, members
-from engine.offers import HOLDOUT, audience_as_member
+from engine.pricing.offers import HOLDOUT, audience_as_member
 from engine.rules.parser import parse_when
 from engine.rules.sql import Clauses
 from engine.rules.tree import Test
@@ -76,7 +76,7 @@ def holdout_bucket(campaign_id: str, member_id: str) -> int:
 
 
 def holdout_threshold(percent: float) -> int:
-    """Buckets below this are held out (10% → 1000), rounded as ``engine.offers`` rounds."""
+    """Buckets below this are held out (10% → 1000), rounded as ``engine.pricing.offers`` rounds."""
     return round(percent * 100)
 
 

@@ -13,9 +13,9 @@ from engine.errors import InputError, RedemptionError
 from engine.ledger.postings import burn_lot, journal_entry
 from engine.ledger.state import load_member, points_to_redeem
 from engine.ledger.tables import campaign_assignments, lots, member_offers, members
-from engine.points import consume_lots, redemption_value, validate_redemption
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.points import consume_lots, redemption_value, validate_redemption
 
 
 def credit(
@@ -39,7 +39,7 @@ def credit(
                 points=points - repaid,
                 points_left=points - repaid,
                 earned_at=at,
-                expires_at=expiry_of(at, evaluator.document.get("expiry", {}), evaluator.tz),
+                expires_at=expiry_of(at, evaluator.model.expiry.section, evaluator.tz),
                 transaction_id=key,
             )
         ).inserted_primary_key[0]
@@ -59,7 +59,7 @@ def debit(
     actor: str,
 ) -> int:
     """Remove points from the soonest-expiring lots; never below zero."""
-    member = load_member(conn, evaluator.document, row, at, redeeming=points)
+    member = load_member(conn, evaluator.model, row, at, redeeming=points)
     available = member.balance(at)
     if points > available:
         raise InputError(
@@ -91,13 +91,14 @@ def redeem(
     at: datetime,
 ) -> dict[str, Any]:
     """Spend points without a basket: a number of points, or a voucher from the catalogue."""
-    burn = evaluator.document.get("burn")
-    if burn is None:
+    policy = evaluator.model.burn
+    if policy is None:
         raise RedemptionError(
             "redemption.not_offered", "This programme does not let members redeem points."
         )
-    wanted = points_to_redeem(evaluator.document, body.get("points"), body.get("reward"))
-    member = load_member(conn, evaluator.document, row, at, redeeming=wanted)
+    burn = dict(policy.section)
+    wanted = points_to_redeem(evaluator.model, body.get("points"), body.get("reward"))
+    member = load_member(conn, evaluator.model, row, at, redeeming=wanted)
     balance = member.balance(at)
     points, reward = _redemption_points(burn, body, balance)
     value = _value(evaluator, burn, points, balance, reward)

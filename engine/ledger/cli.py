@@ -32,7 +32,7 @@ from engine.ledger.db import (
 )
 from engine.ledger.importer import ImportReport, import_members, import_transactions
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 SHOWN_REJECTIONS = 100
 P = ParamSpec("P")
@@ -277,7 +277,7 @@ def tier_review(programme_path: str, database: str, period_end: datetime, batch_
 def expire_inactive(programme_path: str, database: str, as_of: Any, batch_size: int) -> None:
     """Lapse the whole balance of members inactive longer than expiry.inactivity.months."""
     evaluator = _evaluator(programme_path)
-    if "inactivity" not in evaluator.document.get("expiry", {}):
+    if "inactivity" not in evaluator.model.expiry.section:
         click.echo("the programme has no expiry.inactivity rule: nothing expires")
         return
     moment = When.instant(as_of, evaluator)

@@ -76,7 +76,7 @@ from engine.calendar import start_of_day as local_start
 from engine.errors import InputError
 
 if TYPE_CHECKING:
-    from engine.quote import Evaluator
+    from engine.pricing import Evaluator
 
 Progress = Callable[[int, int], None]
 R = TypeVar("R")
@@ -661,16 +661,15 @@ class _RowParser:
 
     @classmethod
     def of(cls, evaluator: Evaluator, dialect: _Dialect) -> _RowParser:
-        document = evaluator.document
-        qualifying = document.get("tiers", {}).get("qualifying", {})
+        model = evaluator.model
         return cls(
             tz=evaluator.tz,
             quantum=evaluator.currency.quantum,
             code=evaluator.currency.code,
             dialect=dialect,
-            expiry=dict(document.get("expiry", {})),
-            pending_days=document.get("earn", {}).get("pending_days", 0),
-            period_kind=qualifying.get("period", "calendar_year"),
+            expiry=dict(model.expiry.section),
+            pending_days=model.earn.pending_days,
+            period_kind=model.tiers.period,
         )
 
     def parse(self, row: Mapping[str, Any]) -> tuple[Any, ...]:

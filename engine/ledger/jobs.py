@@ -55,7 +55,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 Progress = Callable[[int, int], None]
 Condition = ColumnElement[bool]
@@ -190,7 +190,7 @@ def expire_inactive(
     member gets an ``expire`` journal row dated ``as_of``; debt stays owed. Programmes without
     ``inactivity`` expire nothing. Batches are ranges of member ids.
     """
-    months = evaluator.document.get("expiry", {}).get("inactivity", {}).get("months")
+    months = evaluator.model.expiry.inactivity_months
     _aware("as_of", as_of)
     if months is None:
         progress(0, 0)
@@ -376,8 +376,8 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
     sums the ``qualifying`` amounts of the member's transactions in the 12 months ending on
     ``period_end`` (local days), as the ledger does for a rolling window.
     """
-    tiers = evaluator.document.get("tiers", {})
-    kind = tiers.get("qualifying", {}).get("period", "calendar_year")
+    tiers = evaluator.model.tiers
+    kind = tiers.period
     programme = evaluator.programme.id
     scope = and_(
         members.c.programme == programme,
@@ -395,8 +395,8 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
     window = None
     if kind == "rolling_12_months":
         window = (start_of_day(start, evaluator.tz), start_of_day(end + timedelta(1), evaluator.tz))
-    rule = tiers.get("status_lasts", "end_of_next_period")
-    through = tiers.get("status_through", "day_before")
+    rule = tiers.status_lasts
+    through = tiers.status_through
     valid = status_valid_until(end, rule, kind, joined=joined, through=through)
     following = end + timedelta(days=1)
     return ReviewPlan(
@@ -406,7 +406,7 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
         window=window,
         population=scope,
         order=tuple(level["id"] for level in evaluator.levels),
-        downgrade=tiers.get("downgrade", "to_qualified"),
+        downgrade=tiers.downgrade,
         valid_new=valid if valid > end else None,
         courtesy_until=status_valid_until(following, "end_of_period", kind, joined=joined),
     )

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from engine.errors import ConflictError
 from engine.ledger.tables import member_offer_uses, member_offers
-from engine.model import MemberOffer
-from engine.quote import Quote
+from engine.pricing import Quote
+from engine.pricing.model import MemberOffer
 
 PREFIX = "outreach:"  # the condition id of a member offer in a quote: outreach:<row id>
 # Stored JSON keeps fractional numbers as text (no float ever touches money); read back exact.

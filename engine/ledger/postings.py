@@ -29,7 +29,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
 
 
 def post_quote(
@@ -43,7 +43,7 @@ def post_quote(
         balance -= taken
     if quote.earned.total:
         debt, balance = earn(conn, row, quote.earned.total, debt, balance, quote, at)
-        if Needs.of(evaluator.document).period_points:
+        if Needs.of(evaluator.model).period_points:
             add_period_points(conn, evaluator, programme, member_id, quote.earned.total, at)
     for applied in quote.applied:
         bonus = quote.earned.rule_bonus.get(
@@ -76,7 +76,7 @@ def post_quote(
         "balance": balance,
         "debt": debt,
         "qualifying_spend": quote.tier.qualifying_after,
-        "period_start": current_period_start(evaluator.document, row, today),
+        "period_start": current_period_start(evaluator.model, row, today),
         "last_purchase_at": at,
         "last_activity_at": at,
         "updated_at": at,
@@ -249,10 +249,8 @@ def change_tier(
     at: datetime,
     reason: str,
 ) -> dict[str, Any]:
-    tiers = evaluator.document.get("tiers", {})
-    rule = tiers.get("status_lasts", "end_of_next_period")
-    period = tiers.get("qualifying", {}).get("period", "calendar_year")
-    through = tiers.get("status_through", "day_before")
+    tiers = evaluator.model.tiers
+    rule, period, through = tiers.status_lasts, tiers.period, tiers.status_through
     valid_until = (
         status_valid_until(today, rule, period, joined=row["joined"], through=through)
         if tier

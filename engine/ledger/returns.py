@@ -1,6 +1,6 @@
 """Returns against an earlier sale, whole or by line and quantity.
 
-A sale records what each of its lines earned (``engine.attribution``); a return takes back,
+A sale records what each of its lines earned (``engine.pricing.attribution``); a return takes back,
 per returned line and quantity, exactly that: base points, rates, the tier bonus and
 line-level offer bonuses. Bonuses earned by the basket as a whole follow the programme's
 ``earn.on_return.basket_bonuses`` (kept while the rest still qualifies, clawed back, or
@@ -30,10 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
-from engine.attribution import cumulative
 from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
-from engine.facts import build_facts
 from engine.ledger.offers import give_back_uses
 from engine.ledger.postings import add_period_points, change_tier, journal_entry
 from engine.ledger.state import Needs, member_row
@@ -45,11 +43,13 @@ from engine.ledger.tables import (
     sale_attributions,
     transactions,
 )
-from engine.model import Line, Member, Transaction
 from engine.money import from_minor, to_minor
-from engine.points import redemption_value
 from engine.policy.problems import Problem
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.attribution import cumulative
+from engine.pricing.facts import build_facts
+from engine.pricing.model import Line, Member, Transaction
+from engine.pricing.points import redemption_value
 from engine.rules import build_matcher
 from engine.rules.parser import parse_when
 
@@ -163,7 +163,7 @@ def check_quantities(requested: Sequence[ReturnedLine], left: Mapping[str, int])
 def returned_share(evaluator: Evaluator, sale: RowMapping, counts: Mapping[str, int]) -> Share:
     """The money value of ``counts`` (line id → quantity) within the stored quote."""
     sold = {line["id"]: line["quantity"] for line in sale["request"]["lines"]}
-    excluded = evaluator.document["earn"].get("exclude", {})
+    excluded = evaluator.model.earn.exclude
     payable = redeemed = qualifying = Fraction(0)
     for line in sale["response"]["lines"]:
         part = Fraction(counts.get(line["id"], 0), sold[line["id"]])
@@ -286,10 +286,10 @@ def _upsert(conn: Connection) -> Any:
 
 
 def money_for_points(evaluator: Evaluator, points: int) -> Decimal:
-    burn = evaluator.document.get("burn")
+    burn = evaluator.model.burn
     if not burn or points <= 0:
         return Decimal(0).quantize(evaluator.currency.quantum)
-    return redemption_value(points, burn["points"], Decimal(burn["worth"]), evaluator.currency)
+    return redemption_value(points, burn.points, burn.worth, evaluator.currency)
 
 
 def revert_offer_uses(conn: Connection, programme: str, sale_id: str) -> None:
@@ -662,7 +662,7 @@ def settle(
         revert_offer_uses(conn, sale["programme"], sale["id"])
         give_back_uses(conn, sale["programme"], sale["id"])  # outreach offers it used
     release_budgets(conn, evaluator, sale["programme"], plan.budgets)
-    if plan.policy is not None and plan.claw and Needs.of(evaluator.document).period_points:
+    if plan.policy is not None and plan.claw and Needs.of(evaluator.model).period_points:
         # The points no longer count toward the per-period caps of the days they were earned.
         add_period_points(
             conn, evaluator, sale["programme"], sale["member_id"], -plan.claw, sale["at"]
@@ -700,7 +700,7 @@ def _cover(
     """A shortfall becomes debt (journalled) or is settled in money (not journalled)."""
     if shortfall == 0:
         return 0, 0
-    if evaluator.document.get("expiry", {}).get("clawback") == "deduct_money":
+    if evaluator.model.expiry.clawback == "deduct_money":
         return 0, shortfall
     journal_entry(
         conn,

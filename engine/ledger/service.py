@@ -25,9 +25,9 @@ from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
 from engine.ledger.state import load_member, member_row, points_to_redeem
 from engine.ledger.tables import members, tier_history
-from engine.model import parse_transaction
 from engine.policy.problems import Problem
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
+from engine.pricing.model import parse_transaction
 
 Evaluators = Mapping[str, Evaluator] | Callable[[str], Evaluator]
 Rows = dict[str, RowMapping]
@@ -191,7 +191,7 @@ class Ledger:
             row = member_row(conn, programme, member_id)
             member = load_member(
                 conn,
-                evaluator.document,
+                evaluator.model,
                 row,
                 at or transaction.at,
                 redeeming=_redeeming(evaluator, transaction),
@@ -206,7 +206,7 @@ class Ledger:
                     stopped_campaigns=stopped,
                     try_campaigns=try_campaigns,
                 )
-                refused = budget.would_refuse(conn, evaluator.document, quote)
+                refused = budget.would_refuse(conn, evaluator.model, quote)
                 if not refused:
                     return quote
                 stopped |= refused
@@ -240,7 +240,7 @@ class Ledger:
         programme, member_id = evaluator.programme.id, row["id"]
         member = load_member(
             conn,
-            evaluator.document,
+            evaluator.model,
             row,
             transaction.at,
             redeeming=_redeeming(evaluator, transaction),
@@ -438,7 +438,7 @@ class Ledger:
         stopped = budget.exhausted(conn, evaluator.programme.id)
         while True:
             quote = evaluator.quote(member, transaction, stopped_campaigns=stopped)
-            refused = budget.settle(conn, evaluator.document, quote, transaction.at)
+            refused = budget.settle(conn, evaluator.model, quote, transaction.at)
             if not refused:
                 return quote
             stopped |= refused
@@ -476,7 +476,7 @@ class Ledger:
 
 def _redeeming(evaluator: Evaluator, transaction: Any) -> int:
     """Points the sale spends: the member's lots to load for them."""
-    return points_to_redeem(evaluator.document, transaction.redeem_points, transaction.claim_reward)
+    return points_to_redeem(evaluator.model, transaction.redeem_points, transaction.claim_reward)
 
 
 def _insert_new(conn: Connection, table: Any) -> Any:

@@ -32,8 +32,9 @@ from engine.ledger.tables import (
     period_points,
     transactions,
 )
-from engine.model import Lot, Member
 from engine.money import currency
+from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
+from engine.pricing.model import Lot, Member
 
 PERIODS = ("day", "week", "month", "year")
 
@@ -77,13 +78,14 @@ class Needs:
     member_offers: bool = False  # some outreach trigger grants offers
 
     @classmethod
-    def of(cls, programme: Mapping[str, Any]) -> Needs:
-        offers = [*programme.get("rules", []), *programme.get("campaigns", [])]
+    def of(cls, programme: ProgrammeLike) -> Needs:
+        model = model_of(programme)
+        offers = [*model.rules, *model.campaigns]
         return cls(
             usage=any("limit" in offer for offer in offers),
-            period_points="per_period" in programme["earn"].get("caps", {}),
-            campaigns=any(c["kind"] == "downpour" for c in programme.get("campaigns", [])),
-            member_offers=any("grants" in t for t in programme.get("outreach", [])),
+            period_points="per_period" in model.earn.caps,
+            campaigns=any(c["kind"] == "downpour" for c in model.campaigns),
+            member_offers=any("grants" in t for t in model.outreach),
         )
 
 
@@ -101,7 +103,7 @@ class StoredMember(Member):
 
 def load_member(
     conn: Connection,
-    programme: Mapping[str, Any],
+    programme: ProgrammeLike,
     row: RowMapping,
     at: datetime,
     *,
@@ -113,9 +115,10 @@ def load_member(
     are loaded as lots, none when it is 0.
     """
     pid, mid = row["programme"], row["id"]
-    tz = ZoneInfo(programme["programme"]["timezone"])
+    model = model_of(programme)
+    tz = ZoneInfo(model.identity.timezone)
     today = local_date(at, tz)
-    needs = Needs.of(programme)
+    needs = Needs.of(model)
     expired, pending = conn.execute(LOTS_OUT_OF_REACH, {"p": pid, "m": mid, "at": at}).one()
     spendable = row["balance"] + row["debt"] - int(expired) - int(pending)
     return StoredMember(
@@ -124,7 +127,7 @@ def load_member(
         tier_since=row["tier_since"],
         lots=spending_lots(conn, pid, mid, at, redeeming) if redeeming > 0 else (),
         pending_points=int(pending),
-        qualifying_spend=current_spend(programme, row, today, conn),
+        qualifying_spend=current_spend(model, row, today, conn),
         earned_in_period=_earned_in_period(conn, pid, mid, today) if needs.period_points else {},
         tags={k: tuple(v) if isinstance(v, list) else (v,) for k, v in row["tags"].items()},
         birthday=row["birthday"],
@@ -138,12 +141,13 @@ def load_member(
 
 
 def points_to_redeem(
-    programme: Mapping[str, Any], redeem_points: Any, claim_reward: str | None
+    programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None
 ) -> int:
     """How many points a sale or redemption asks to spend (0 if none or not a number):
     the lots to load for it."""
     if claim_reward:
-        catalogue = programme.get("burn", {}).get("catalogue", [])
+        burn = model_of(programme).burn
+        catalogue = burn.catalogue if burn is not None else ()
         return next((int(r["points"]) for r in catalogue if r["id"] == claim_reward), 0)
     if isinstance(redeem_points, int) and not isinstance(redeem_points, bool):
         return max(redeem_points, 0)
@@ -234,12 +238,12 @@ def _lot(row: Any) -> Lot:
     return Lot(str(row.id), row.points_left, row.earned_at, row.expires_at)
 
 
-def current_period_start(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> date:
+def current_period_start(programme: ProgrammeLike, row: Mapping[str, Any], today: date) -> date:
     return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]  # type: ignore[arg-type]
 
 
 def current_spend(
-    programme: Mapping[str, Any],
+    programme: ProgrammeLike,
     row: Mapping[str, Any],
     today: date,
     conn: Connection | None = None,
@@ -250,17 +254,18 @@ def current_spend(
     period resets; a rolling window moves every day, so it is summed from the
     transactions inside it (``conn`` is needed then).
     """
-    exponent = Decimal(1).scaleb(-currency(programme["programme"]["currency"]).exponent)
-    start = current_period_start(programme, row, today)
-    if _period_kind(programme) == "rolling_12_months" and conn is not None:
-        return _spend_between(conn, programme, row, start, today).quantize(exponent)
+    model = model_of(programme)
+    exponent = Decimal(1).scaleb(-currency(model.identity.currency).exponent)
+    start = current_period_start(model, row, today)
+    if model.tiers.period == "rolling_12_months" and conn is not None:
+        return _spend_between(conn, model, row, start, today).quantize(exponent)
     if row["period_start"] != start:
         return Decimal(0).quantize(exponent)
     return Decimal(row["qualifying_spend"]).quantize(exponent)
 
 
-def _period_kind(programme: Mapping[str, Any]) -> str:
-    return str(programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year"))
+def _period_kind(programme: ProgrammeLike) -> str:
+    return model_of(programme).tiers.period
 
 
 SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
@@ -272,10 +277,10 @@ SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).wh
 
 
 def _spend_between(
-    conn: Connection, programme: Mapping[str, Any], row: Mapping[str, Any], first: date, last: date
+    conn: Connection, programme: ProgrammeModel, row: Mapping[str, Any], first: date, last: date
 ) -> Decimal:
     """Qualifying spend recorded from the start of ``first`` to the end of ``last`` (local)."""
-    tz = ZoneInfo(programme["programme"]["timezone"])
+    tz = ZoneInfo(programme.identity.timezone)
     since = datetime.combine(first, datetime.min.time(), tz)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
     total = conn.execute(

@@ -344,7 +344,7 @@ member_offer_uses = Table(
     Index("ix_member_offer_uses_sale", "programme", "transaction_id"),
 )
 
-# What each line of a sale earned (``engine.attribution``): what its returns reverse. Keyed
+# What each line of a sale earned (``engine.pricing.attribution``): what its returns reverse. Keyed
 # by the sale's id, its one identity (the transaction row, lots and journal share it).
 sale_attributions = Table(
     "sale_attributions",

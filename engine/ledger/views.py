@@ -10,8 +10,8 @@ from sqlalchemy import Connection, RowMapping, Table, select
 
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
-from engine.quote import Evaluator
-from engine.tiers import progress
+from engine.pricing import Evaluator
+from engine.pricing.tiers import progress
 
 HISTORY_PAGE = 20
 
@@ -28,8 +28,8 @@ def member_view(
     """Profile, balance, tier with validity and progress, lots, and a page of history."""
     programme = evaluator.programme.id
     row = member_row(conn, programme, member_id)
-    member = load_member(conn, evaluator.document, row, at)
-    spend = current_spend(evaluator.document, row, at.astimezone(evaluator.tz).date(), conn)
+    member = load_member(conn, evaluator.model, row, at)
+    spend = current_spend(evaluator.model, row, at.astimezone(evaluator.tz).date(), conn)
     standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
     spendable = member.balance(at)
     return {

@@ -18,7 +18,7 @@ from engine.ledger.db import open_database
 from engine.outreach.run import RunReport, run_outreach, today_for
 from engine.outreach.tasks import STATUSES, Filters, export_csv, list_tasks
 from engine.outreach.webhook import Retry, deliver
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from engine.registry import Registry
 
 CHANNELS = ("sms", "email", "call", "app_push", "wechat")
@@ -84,7 +84,7 @@ def run_command(
 
 
 def _run_one(engine: Engine, evaluator: Evaluator, day: date, *, quiet: bool) -> RunReport:
-    steps = len(evaluator.document.get("outreach", [])) + 1
+    steps = len(evaluator.model.outreach) + 1
     label = f"{evaluator.programme.id} {day.isoformat()}"
     with click.progressbar(
         length=steps, label=label, file=sys.stderr if not quiet else _Null()

@@ -33,8 +33,9 @@ from engine.calendar import add_months
 from engine.ledger.tables import members, outreach_tasks
 from engine.money import Currency, quantize_down
 from engine.outreach.templates import Formats, compile_template
-from engine.points import redemption_value
-from engine.quote import Evaluator
+from engine.policy.model import ProgrammeModel
+from engine.pricing import Evaluator
+from engine.pricing.points import redemption_value
 
 BATCH = 2000
 Context = dict[str, Any]
@@ -44,7 +45,7 @@ Context = dict[str, Any]
 class Setup:
     """What rendering needs from a programme, computed once per run."""
 
-    document: Mapping[str, Any]
+    model: ProgrammeModel
     currency: Currency
     formats: Formats
     thresholds: Mapping[str, Decimal]
@@ -53,12 +54,12 @@ class Setup:
 
     @classmethod
     def of(cls, evaluator: Evaluator) -> Setup:
-        document = evaluator.document
-        levels = document.get("tiers", {}).get("levels", [])
+        model = evaluator.model
+        levels = model.tiers.levels
         return cls(
-            document,
+            model,
             evaluator.currency,
-            Formats.of(document, evaluator.currency),
+            Formats.of(model.identity.locale, evaluator.currency),
             evaluator.thresholds,
             {level["id"]: level["name"] for level in levels},
             [level["id"] for level in levels],
@@ -87,7 +88,7 @@ def render_new(engine: Engine, evaluator: Evaluator, *, now: datetime) -> Render
     keyset walk over ``status = 'new'`` would re-read the whole backlog for every batch.
     """
     setup = Setup.of(evaluator)
-    triggers = {t["id"]: t for t in evaluator.document.get("outreach", [])}
+    triggers = {t["id"]: t for t in evaluator.model.outreach}
     templates: dict[str, Template | Exception] = {}
     total = Rendered()
     ids = _unrendered(engine, evaluator.programme.id)
@@ -208,7 +209,7 @@ def context(setup: Setup, trigger: Mapping[str, Any], row: Mapping[str, Any]) ->
     common = {
         "name": row["name"] or "",
         "member_id": row["member_id"],
-        "programme": setup.document["programme"]["name"],
+        "programme": setup.model.identity.name,
         "tier": setup.tier_name(row["tier"]),
         "tier_id": row["tier"] or "",
         "balance": f.points(row["balance"] or 0),
@@ -223,11 +224,11 @@ def context(setup: Setup, trigger: Mapping[str, Any], row: Mapping[str, Any]) ->
 
 
 def _expiring(setup: Setup, payload: Mapping[str, Any], row: Mapping[str, Any]) -> Context:
-    burn = setup.document.get("burn", {})
+    burn = setup.model.burn
     points = int(payload["points"])
     value = (
-        redemption_value(points, burn["points"], Decimal(str(burn["worth"])), setup.currency)
-        if burn
+        redemption_value(points, burn.points, burn.worth, setup.currency)
+        if burn is not None
         else Decimal(0)
     )
     expiry = date.fromisoformat(payload["expiry_date"])
@@ -285,7 +286,7 @@ def _downgrade(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]
 def tier_after_review(setup: Setup, tier: str, spend: Decimal) -> str:
     """The tier kept at the review: one level down, or the highest the spend qualifies for."""
     rank = setup.levels.index(tier)
-    if setup.document.get("tiers", {}).get("downgrade") == "one_level":
+    if setup.model.tiers.downgrade == "one_level":
         return setup.levels[max(rank - 1, 0)]
     qualified = [
         t for t in setup.levels[1:rank] if t in setup.thresholds and spend >= setup.thresholds[t]
@@ -330,5 +331,5 @@ def _effect(setup: Setup, effect: Mapping[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _offer_text(setup: Setup, trigger_id: str) -> str:
-    trigger = next(t for t in setup.document.get("outreach", []) if t["id"] == trigger_id)
+    trigger = next(t for t in setup.model.outreach if t["id"] == trigger_id)
     return describe_offer(setup, trigger.get("offer", []))

@@ -15,7 +15,7 @@ from engine.outreach.grants import Grant, grant_offers
 from engine.outreach.render import Setup, describe_offer, render_new
 from engine.outreach.sql import Sql
 from engine.outreach.triggers import Scope, build
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 Progress = Callable[[str], None]
 WORK_MEM = "64MB"
@@ -58,7 +58,7 @@ def today_for(evaluator: Evaluator, at: datetime | None = None) -> date:
 def scope_for(engine: Engine, evaluator: Evaluator, on: date, now: datetime) -> Scope:
     return Scope(
         programme=evaluator.programme.id,
-        document=evaluator.document,
+        model=evaluator.model,
         thresholds=evaluator.thresholds,
         tz=evaluator.tz,
         today=on,
@@ -81,7 +81,7 @@ def run_outreach(
     scope = scope_for(engine, evaluator, on, now)
     report = RunReport(evaluator.programme.id, on)
     setup = Setup.of(evaluator)
-    for trigger in evaluator.document.get("outreach", []):
+    for trigger in evaluator.model.outreach:
         statement = build(scope, trigger)
         grant = Grant.of(trigger, describe_offer(setup, trigger.get("offer", [])))
         created, granted = (

@@ -176,8 +176,8 @@ class Formats:
     money_pattern: str | None = None  # the currency's format with {} for the number
 
     @classmethod
-    def of(cls, document: Mapping[str, Any], cur: Currency) -> Formats:
-        plain = cls(_locale(document["programme"].get("locale", "en")), cur)
+    def of(cls, locale: str, cur: Currency) -> Formats:
+        plain = cls(_locale(locale), cur)
         sample = Decimal(1234567) + Decimal(89) / 100
         symbols = {
             ord(","): get_group_symbol(locale=plain.locale),

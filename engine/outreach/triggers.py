@@ -52,6 +52,7 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.outreach.sql import Expr, Sql, day_number
+from engine.policy.model import ProgrammeModel
 
 Trigger = Mapping[str, Any]
 # The member's contact field that each channel needs (app pushes go to the member's app).
@@ -80,7 +81,7 @@ class Scope:
     """What every trigger's query needs: the programme, the run's date and the dialect."""
 
     programme: str
-    document: Mapping[str, Any]
+    model: ProgrammeModel
     thresholds: Mapping[str, Decimal]
     tz: ZoneInfo
     today: date
@@ -93,7 +94,7 @@ class Scope:
 
     @property
     def levels(self) -> list[str]:
-        return [level["id"] for level in self.document.get("tiers", {}).get("levels", [])]
+        return self.model.tiers.ids
 
 
 def build(scope: Scope, trigger: Trigger) -> Any | None:
@@ -394,14 +395,14 @@ def _category_cycles(scope: Scope, candidates: Any, by_category: Mapping[str, in
 
 def _current_period(scope: Scope) -> Expr:
     """The member's qualifying spend belongs to the period running on the run's date."""
-    period = scope.document.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year")
+    period = scope.model.tiers.period
     if period == "calendar_year":
         return members.c.period_start == date(scope.today.year, 1, 1)
     return members.c.period_start > add_months(scope.today, -12)
 
 
 def next_tiers(levels: Sequence[str], amounts: Mapping[str, Decimal]) -> dict[str, str]:
-    """For each tier, the next one up that has an amount threshold (as in engine.tiers)."""
+    """For each tier, the next one up that has an amount threshold (as in engine.pricing.tiers)."""
     found = {}
     for rank, tier in enumerate(levels):
         upcoming = [t for t in levels[rank + 1 :] if t in amounts]
@@ -493,9 +494,8 @@ def _upgrades(scope: Scope, trigger: Trigger) -> Select[Any] | None:
 def _downgrade_warnings(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     """Members whose tier is reviewed within the notice period and whose spend of the current
     period does not keep it."""
-    tiers = scope.document.get("tiers", {})
     kept = [t for t in scope.levels[1:] if t in scope.thresholds]
-    if tiers.get("downgrade") == "never" or not kept:
+    if scope.model.tiers.downgrade == "never" or not kept:
         return None
     threshold = case(*[(members.c.tier == t, literal(scope.thresholds[t], MONEY)) for t in kept])
     spend = case((_current_period(scope), members.c.qualifying_spend), else_=literal(0, MONEY))

@@ -13,10 +13,19 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path as FsPath
 from typing import Any
 
 from engine.errors import PolicyError
+from engine.policy.model import (
+    BurnPolicy,
+    EarnPolicy,
+    ExpiryPolicy,
+    Identity,
+    ProgrammeModel,
+    TierPolicy,
+)
 from engine.policy.problems import Problem, has_errors, sort_problems
 from engine.policy.schema import schema_problems
 from engine.policy.semantic import semantic_problems
@@ -43,6 +52,40 @@ class Programme:
     def ruleset_name(self) -> str:
         """A name unique to this version: durable-rules cannot replace a ruleset."""
         return f"{self.id}@{self.version}"
+
+    @cached_property
+    def model(self) -> ProgrammeModel:
+        """Every section as a typed view, read once: what the engine reads, never ``document``."""
+        return ProgrammeModel.of(self.document)
+
+    def raw(self) -> Mapping[str, Any]:
+        """The validated mapping itself, for tests and tools that build variants of a programme.
+
+        Whoever holds it may change it, so the views are read again from it on their next use.
+        The engine reads the views only (tests/policy/test_raw_reads.py).
+        """
+        self.__dict__.pop("model", None)
+        return self.document
+
+    @property
+    def identity(self) -> Identity:
+        return self.model.identity
+
+    @property
+    def tiers(self) -> TierPolicy:
+        return self.model.tiers
+
+    @property
+    def earn(self) -> EarnPolicy:
+        return self.model.earn
+
+    @property
+    def burn(self) -> BurnPolicy | None:
+        return self.model.burn
+
+    @property
+    def expiry(self) -> ExpiryPolicy:
+        return self.model.expiry
 
 
 @dataclass

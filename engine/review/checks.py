@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.points import real_cost_of_points, return_on_spend
+from engine.pricing.points import real_cost_of_points, return_on_spend
 from engine.review.assumptions import Assumptions
 from engine.review.measure import normalise_number, numbers_in, spoken_length
 from engine.review.model import Finding, percent

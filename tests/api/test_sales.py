@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.offers import in_holdout
+from engine.pricing.offers import in_holdout
 from tests.api.conftest import SALE
 
 BASE = "/v1/programmes/coffee-shop"

@@ -14,7 +14,7 @@ from engine.campaigns.launch import Launch, launch
 from engine.campaigns.model import Context
 from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from tests.ledger.conftest import *  # noqa: F403
 
 RECOMMENDED = "rules/recommended/programme.yaml"

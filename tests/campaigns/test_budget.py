@@ -20,7 +20,7 @@ from engine.campaigns.budget import (
     settle,
 )
 from engine.ledger.tables import campaign_budgets
-from engine.points import real_cost_of_points
+from engine.pricing.points import real_cost_of_points
 from tests.campaigns.conftest import CAMPAIGN, LAUNCH_AT, launched, populate
 from tests.campaigns.test_launch import IN_WINDOW, RICE, members_of
 from tests.ledger.conftest import sale

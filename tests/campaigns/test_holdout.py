@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sqlalchemy import literal, select, union_all
 
 from engine.campaigns.targeting import bucket_sql, holdout_bucket, holdout_threshold, prepare
-from engine.offers import in_holdout
+from engine.pricing.offers import in_holdout
 
 IDS = ["m1", "demo-0000001", "", "会员-42", "x" * 120, "a'b\"c", "tab\there", "ü€😀"]
 CAMPAIGNS = ["reactivate-near-critical-point", "c", "spring_2026"]

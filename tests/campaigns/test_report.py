@@ -12,7 +12,7 @@ from engine.campaigns.demo import mix, respond
 from engine.campaigns.report import chart, newcombe, report, table, wilson
 from engine.errors import InputError
 from engine.ledger.tables import campaign_assignments
-from engine.points import real_cost_of_points
+from engine.pricing.points import real_cost_of_points
 from tests.campaigns.conftest import AFTER, CAMPAIGN, launched
 from tests.campaigns.test_launch import IN_WINDOW, RICE, members_of
 from tests.ledger.conftest import sale

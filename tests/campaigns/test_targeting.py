@@ -3,7 +3,7 @@
 The members are varied on purpose (tiers, missing tiers, text and list tags, non-text tags,
 never-bought members, purchases near local midnight, merged members); hypothesis writes the
 audiences and group filters. For each campaign the SQL assignment must equal the reference:
-the engine's facts (``engine.facts``) and compiled predicates (``engine.rules.python``)
+the engine's facts (``engine.pricing.facts``) and compiled predicates (``engine.rules.python``)
 applied to every member, first matching group by priority, holdout by ``in_holdout``.
 """
 
@@ -20,10 +20,10 @@ from sqlalchemy import insert
 from engine.campaigns import targeting as targeting_module
 from engine.campaigns.model import Context, groups_by_priority
 from engine.campaigns.targeting import HOLDOUT, Targeting, member_tests, prepare, preview
-from engine.facts import _member_fact
 from engine.ledger.tables import members
-from engine.model import Lot, Member
-from engine.offers import audience_as_member, in_holdout
+from engine.pricing.facts import _member_fact
+from engine.pricing.model import Lot, Member
+from engine.pricing.offers import audience_as_member, in_holdout
 from engine.rules.python import compile_block
 from tests.campaigns.conftest import SHANGHAI
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from engine.model import parse_member, parse_transaction
 from engine.money import currency
 from engine.policy.loader import validate_document
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
+from engine.pricing.model import parse_member, parse_transaction
 
 BASE = """
 programme: {id: shop, name: Shop, currency: CNY, timezone: Asia/Shanghai, pitch: "1 point per yuan"}

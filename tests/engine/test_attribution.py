@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.attribution import cumulative, is_basket_level, split
-from engine.model import parse_member, parse_transaction
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator, Quote
+from engine.pricing import Evaluator, Quote
+from engine.pricing.attribution import cumulative, is_basket_level, split
+from engine.pricing.model import parse_member, parse_transaction
 from tests.engine.conftest import line, programme_from, sale
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InputError
-from engine.model import parse_member, parse_transaction
 from engine.money import currency
 from engine.policy.problems import render_path
+from engine.pricing.model import parse_member, parse_transaction
 from tests.engine.conftest import line, sale
 
 CNY = currency("CNY")

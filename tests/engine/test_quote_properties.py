@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import RedemptionError
-from engine.model import parse_member, parse_transaction
 from engine.money import currency
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.model import parse_member, parse_transaction
 from tests.engine.conftest import programme_from
 
 PROGRAMME = """

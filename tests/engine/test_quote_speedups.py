@@ -19,14 +19,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.calendar import add_months, birthday_flags, expiry_of, local_date, pending_until
-from engine.earning import Rates, line_rate, multiplier_bonus
 from engine.errors import InputError
-from engine.model import Line
 from engine.money import Currency, allocate, from_minor, to_minor
-from engine.points import round_fraction, round_ratio
 from engine.policy.loader import validate_document
-from engine.quote import Evaluator, LineState, _compile_selector, _percent_of
-from engine.tiers import progress
+from engine.pricing import Evaluator, LineState
+from engine.pricing.earning import Rates, line_rate, multiplier_bonus
+from engine.pricing.model import Line
+from engine.pricing.pipeline import _percent_of
+from engine.pricing.plan import compile_selector
+from engine.pricing.points import round_fraction, round_ratio
+from engine.pricing.tiers import progress
 
 SETTINGS = settings(max_examples=300, deadline=None)
 numbers = st.one_of(
@@ -218,7 +220,7 @@ tests = st.one_of(
 @SETTINGS
 @given(st.dictionaries(st.sampled_from(["category", "sku"]), tests, min_size=1))
 def test_a_compiled_selector_picks_the_lines_the_selector_names(selector):
-    compiled = _compile_selector(selector)
+    compiled = compile_selector(selector)
     for category in ["a", "b", "42", "True", ""]:
         for sku in ["a", "42", "x"]:
             line = Line("1", sku, 1, Decimal(1), category)

@@ -20,7 +20,7 @@ from engine.ledger.db import open_database
 from engine.ledger.service import Ledger
 from engine.ledger.tables import metadata
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 SERVER = os.environ.get(
     "LOYALTY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

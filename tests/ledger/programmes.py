@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 GIFT_CARD_EARN = {"points": 10, "per": 1, "exclude": {"categories": ["gift_card"]}}
 

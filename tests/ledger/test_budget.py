@@ -6,7 +6,7 @@ import pytest
 
 from engine.ledger.service import Ledger
 from engine.policy.loader import validate_document
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from tests.ledger.conftest import LATTE, sale
 from tests.ledger.test_concurrency import TILLS, run_in_parallel
 

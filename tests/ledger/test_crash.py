@@ -25,7 +25,7 @@ WRITER = textwrap.dedent(
     from engine.ledger.db import open_database
     from engine.ledger.service import Ledger
     from engine.policy.loader import load_programme
-    from engine.quote import Evaluator
+    from engine.pricing import Evaluator
 
     evaluator = Evaluator(load_programme("rules/coffee-shop/programme.yaml"), matcher="python")
     ledger = Ledger(open_database(sys.argv[1]), {evaluator.programme.id: evaluator})

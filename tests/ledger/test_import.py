@@ -20,7 +20,7 @@ from engine.ledger.importer import (
     parse_tags,
 )
 from engine.ledger.tables import journal, lots, members, tier_history, transactions
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from tests.ledger.conftest import LATTE, sale
 
 SHOP = "coffee-shop"
@@ -197,7 +197,7 @@ def test_a_purchase_of_a_later_period_replaces_the_cached_spend(
 @pytest.fixture(scope="module")
 def recommended_evaluator():
     from engine.policy.loader import load_programme
-    from engine.quote import Evaluator
+    from engine.pricing import Evaluator
 
     return Evaluator(load_programme("rules/recommended/programme.yaml"), matcher="python")
 

@@ -18,7 +18,7 @@ from engine.ledger.check import check
 from engine.ledger.service import Ledger
 from engine.ledger.tables import journal, lots, members, tier_history, transactions
 from engine.policy.loader import load_programme
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 from tests.ledger.conftest import BEANS, LATTE, sale
 
 SHOP = "coffee-shop"

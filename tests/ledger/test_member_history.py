@@ -14,9 +14,9 @@ from sqlalchemy import Connection, Engine, event, insert, update
 
 from engine.ledger.state import load_member, member_row
 from engine.ledger.tables import lots, members
-from engine.model import Lot
-from engine.points import consume_lots
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.model import Lot
+from engine.pricing.points import consume_lots
 
 SHOP = "coffee-shop"
 AT = datetime(2026, 11, 24, 12, tzinfo=UTC)

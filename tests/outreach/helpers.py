@@ -15,7 +15,7 @@ from engine.ledger.tables import lots, members, outreach_tasks, tier_history, tr
 from engine.outreach.run import RunReport, run_outreach
 from engine.policy.loader import Programme, load_programme
 from engine.policy.source import SourceMap
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
 
 BASE = load_programme("rules/calendar-retail/programme.yaml")  # HKD, calendar year, 20k / 80k
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

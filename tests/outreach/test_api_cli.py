@@ -101,7 +101,7 @@ def test_only_marketers_and_admins(database_url, database):
 
 def test_the_cli_runs_lists_and_exports(database_url, database):
     from engine.policy.loader import load_programme
-    from engine.quote import Evaluator
+    from engine.pricing import Evaluator
 
     coffee = Evaluator(load_programme("rules/coffee-shop/programme.yaml"), matcher="python")
     member(database, coffee, "a", tier="standard", birthday=BIRTHDAY, name="Ann")

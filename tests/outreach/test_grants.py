@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from api import create_app
 from engine.ledger.check import check
 from engine.ledger.tables import member_offers
-from engine.model import Member, MemberOffer, parse_transaction
 from engine.outreach.run import run_outreach
 from engine.policy.loader import load_programme, validate_document
-from engine.quote import Evaluator
+from engine.pricing import Evaluator
+from engine.pricing.model import Member, MemberOffer, parse_transaction
 from tests.outreach.helpers import NOW, member
 
 DAY = date(2026, 3, 16)  # a Monday; coffee-shop's member day (the 18th) is not in the window

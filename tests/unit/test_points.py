@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from engine.errors import InputError, RedemptionError
 from engine.money import currency, to_minor
-from engine.points import (
+from engine.pricing.points import (
     PointsLot,
     consume_lots,
     points_for,

@@ -5,36 +5,30 @@ tier discounts → rule and campaign discounts → redemption → earning → ca
 tier progression. Money is handled in integer minor units inside, Decimal at
 the edges; points are integers.
 
-Everything a quote reads from the programme document is read once, when the ``Evaluator``
-is built (``Evaluator._compile_plan``): rates as integer weights, tier discounts and
-multipliers, every offer's effects with their amounts in minor units and their line
-selectors compiled. A quote only does the arithmetic of its own sale.
+Everything a quote reads from the programme is read once, when the ``Evaluator`` is built
+(``engine.pricing.plan``); this module is the per-sale pipeline, and ``engine.pricing.result``
+the quote it returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache, partial
-from operator import attrgetter
 from typing import Any, Literal
 
-from engine.attribution import (
-    DEFAULT_BASKET_POLICY,
-    basket_condition,
-    is_basket_level,
-    redeemed_by_line,
-    split,
-)
 from engine.calendar import expiry_on, local_date, pending_until_day, zone
-from engine.earning import Earned, Rates, apply_caps, base_points, bonus_ratio, cap_limit
 from engine.errors import InputError, RedemptionError
-from engine.facts import build_facts
-from engine.model import Line, Member, MemberOffer, Transaction
 from engine.money import Currency, allocate, currency, from_minor, to_minor
-from engine.offers import (
+from engine.policy.loader import Programme
+from engine.policy.model import BurnPolicy, ExpiryPolicy, ProgrammeModel
+from engine.policy.problems import Problem
+from engine.pricing.attribution import basket_condition, is_basket_level, redeemed_by_line, split
+from engine.pricing.earning import Earned, apply_caps, base_points, cap_limit
+from engine.pricing.facts import build_facts
+from engine.pricing.model import Member, MemberOffer, Transaction
+from engine.pricing.offers import (
     Applied,
     Offer,
     Skipped,
@@ -44,226 +38,27 @@ from engine.offers import (
     select,
     trials,
 )
-from engine.points import (
-    Rounding,
-    consume_lots,
-    redemption_value,
-    round_ratio,
-    validate_redemption,
+from engine.pricing.plan import (
+    Bonus,
+    Discount,
+    Effects,
+    FreeItem,
+    LineTest,
+    Message,
+    Multiplier,
+    compile_effects,
+    compile_free_item,
+    compile_plan,
+    compile_selector,
 )
-from engine.policy.loader import Programme
-from engine.policy.problems import Problem
+from engine.pricing.points import consume_lots, redemption_value, round_ratio, validate_redemption
+from engine.pricing.result import LineState, Quote, TraceEntry
+from engine.pricing.tiers import Ladder, Progress, thresholds
 from engine.rules import build_matcher
 from engine.rules.parser import parse_when
-from engine.tiers import Ladder, Progress, thresholds
 
 MatcherKind = Literal["durable", "python"]
 _DAYS_CACHED = 1024  # local days whose expiry and pending dates an Evaluator keeps
-
-
-@dataclass
-class LineState:
-    """A basket line while it is being priced (amounts in minor units).
-
-    Add discounts with ``discount()``: it keeps ``after_discounts`` up to date, which pricing
-    reads many times per quote.
-    """
-
-    index: int
-    line: Line
-    amount: int
-    discounts: list[tuple[str, int]] = field(default_factory=list)
-    redeemed: int = 0
-    after_discounts: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self.after_discounts = self.amount - sum(amount for _, amount in self.discounts)
-
-    def discount(self, source: str, amount: int) -> None:
-        self.discounts.append((source, amount))
-        self.after_discounts -= amount
-
-    @property
-    def payable(self) -> int:
-        return self.after_discounts - self.redeemed
-
-
-@dataclass(frozen=True)
-class TraceEntry:
-    source: str  # "tier:gold", "rule:combo", "campaign:rain/a", "redemption"
-    effect: str
-    detail: str
-    reason: str
-
-
-@dataclass
-class Quote:
-    """Everything a sale means for the member, computed exactly and explained."""
-
-    programme: str
-    version: str
-    currency: str
-    transaction_id: str
-    member_id: str
-    evaluated_at: datetime
-    lines: list[LineState]
-    redeemed_points: int
-    redeemed_lots: list[tuple[str, int]]
-    reward: str | None
-    earned: Earned
-    pending_until: datetime | None
-    expires_at: datetime | None
-    tier: Progress
-    applied: list[Applied]
-    messages: list[str]
-    trace: list[TraceEntry]
-    not_applied: list[Skipped] | None = None
-    exponent: int = 2
-
-    def money(self, minor: int) -> str:
-        return str(from_minor(minor, currency(self.currency)))
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view: money as exact decimal strings, times in ISO 8601."""
-        total = sum(s.amount for s in self.lines)
-        discounts = sum(s.amount - s.after_discounts for s in self.lines)
-        redeemed = sum(s.redeemed for s in self.lines)
-        result: dict[str, Any] = {
-            "programme": self.programme,
-            "version": self.version,
-            "currency": self.currency,
-            "transaction_id": self.transaction_id,
-            "member_id": self.member_id,
-            "evaluated_at": self.evaluated_at.isoformat(),
-            "lines": [self._line(s) for s in self.lines],
-            "totals": {
-                "amount": self.money(total),
-                "discounts": self.money(discounts),
-                "redeemed_value": self.money(redeemed),
-                "payable": self.money(total - discounts - redeemed),
-            },
-            "redemption": {
-                "points": self.redeemed_points,
-                "value": self.money(redeemed),
-                "reward": self.reward,
-                "lots": [{"lot_id": lot, "points": n} for lot, n in self.redeemed_lots],
-            },
-            "points": self._points(),
-            "tier": self._tier(),
-            "applied": [
-                {"source": a.offer.source, "name": a.offer.name, "lines": list(a.lines)}
-                for a in self.applied
-            ],
-            "messages": self.messages,
-            "trace": [vars(entry) for entry in self.trace],
-        }
-        if self.not_applied is not None:
-            result["not_applied"] = [
-                {"source": s.offer.source, "name": s.offer.name, "reason": s.reason}
-                for s in self.not_applied
-            ]
-        return result
-
-    def _line(self, state: LineState) -> dict[str, Any]:
-        return {
-            "id": state.line.id,
-            "sku": state.line.sku,
-            "category": state.line.category,
-            "amount": self.money(state.amount),
-            "discounts": [{"source": s, "amount": self.money(a)} for s, a in state.discounts],
-            "redeemed_value": self.money(state.redeemed),
-            "payable": self.money(state.payable),
-        }
-
-    def _points(self) -> dict[str, Any]:
-        earned = self.earned
-        return {
-            "base": earned.base,
-            "tier_bonus": earned.tier_bonus,
-            "rule_bonus": earned.rule_bonus,
-            "campaign_bonus": earned.campaign_bonus,
-            "capped": earned.capped,
-            "total": earned.total,
-            "status": "pending" if self.pending_until else "spendable",
-            "spendable_from": self.pending_until.isoformat() if self.pending_until else None,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-        }
-
-    def _tier(self) -> dict[str, Any]:
-        tier = self.tier
-        remaining = tier.remaining
-        return {
-            "before": tier.tier_before,
-            "after": tier.tier_after,
-            "upgraded": tier.upgraded,
-            "qualifying_before": str(tier.qualifying_before),
-            "qualifying_after": str(tier.qualifying_after),
-            "next": tier.next_tier,
-            "next_threshold": str(tier.next_threshold) if tier.next_threshold is not None else None,
-            "remaining_to_next": str(remaining) if remaining is not None else None,
-        }
-
-
-# --- the pricing plan: the programme document, read once per Evaluator ----------------------
-
-LineTest = Callable[[Line], bool]
-
-
-@dataclass(frozen=True)
-class _TierDiscount:
-    source: str  # "tier:platinum"
-    percent: Decimal | int
-    reason: str
-
-
-@dataclass(frozen=True)
-class _Multiplier:
-    """A points multiplier M: it adds base * (M - 1), rounded down."""
-
-    label: str  # "x1.5", as traces show it
-    numerator: int  # M - 1 == numerator / denominator, exactly
-    denominator: int
-
-    @classmethod
-    def of(cls, multiplier: Decimal | int) -> _Multiplier:
-        return cls(f"x{multiplier}", *bonus_ratio(multiplier))
-
-    def bonus(self, base: int) -> int:
-        return base * self.numerator // self.denominator
-
-
-@dataclass(frozen=True)
-class _Message:
-    text: str
-
-
-@dataclass(frozen=True)
-class _Discount:
-    apply_to: str | LineTest  # "basket", "matched_lines" or a compiled line selector
-    percent: Decimal | int | None  # a percent of the targets' total; None: ``amount``
-    amount: int  # minor units, at most the targets' total
-
-
-@dataclass(frozen=True)
-class _FreeItem:
-    """The cheapest matching item (one unit) free, up to ``max_price`` (minor units)."""
-
-    selector: LineTest
-    max_price: int | None
-
-
-@dataclass(frozen=True)
-class _Bonus:
-    points: int
-
-
-@dataclass(frozen=True)
-class _Effects:
-    """One offer's effects in the order the programme lists them, split by the step of the
-    quote they act in: the sale (discounts, free items, messages), then the points."""
-
-    sale: tuple[_Message | _Discount | _FreeItem, ...]
-    points: tuple[_Multiplier | _Bonus, ...]
 
 
 class Evaluator:
@@ -276,30 +71,42 @@ class Evaluator:
         matcher: MatcherKind = "durable",
         resolved_thresholds: Mapping[str, Decimal] | None = None,
     ) -> None:
-        document = programme.document
+        model = programme.model
         self.programme = programme
-        self.document = document
-        self.currency = currency(document["programme"]["currency"])
-        self.tz = zone(document["programme"]["timezone"])
-        self.levels = document.get("tiers", {}).get("levels", [])
+        self.currency = currency(model.identity.currency)
+        self.tz = zone(model.identity.timezone)
+        self.levels = model.tiers.levels
         self.thresholds = {
             tier: amount.quantize(self.currency.quantum)
             for tier, amount in thresholds(self.levels, resolved_thresholds or {}).items()
         }
-        self.offers = compile_offers(document, self.tz)
+        self.offers = compile_offers(model.rules, model.campaigns, self.tz)
         conditions = [
             parse_when(o.condition_id, o.when, currency_exponent=self.currency.exponent)
             for o in self.offers
         ] + [
             parse_when(cid, when, currency_exponent=self.currency.exponent)
-            for cid, when in audience_conditions(document)
+            for cid, when in audience_conditions(model.campaigns)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
-        self.trials = trials(document)
-        self._compile_plan(document)
+        self.trials = trials(model.campaigns)
+        self.plan = compile_plan(
+            model, Ladder(self.levels, self.thresholds), self.offers, self.currency
+        )
+        self._cache_dates(model.expiry)
+
+    @property
+    def model(self) -> ProgrammeModel:
+        """The programme's typed views (what the ledger, outreach and campaigns read)."""
+        return self.programme.model
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The raw programme mapping, for tests and tools (see ``Programme.raw``)."""
+        return self.programme.raw()
 
     def _trials(self, campaigns: Collection[str]) -> list[Trial]:
-        known = {c["id"] for c in self.document.get("campaigns", [])}
+        known = {c["id"] for c in self.model.campaigns}
         unknown = sorted(set(campaigns) - known)
         if unknown:
             raise InputError(
@@ -312,33 +119,13 @@ class Evaluator:
         # A sunshine campaign has no groups to place the member in: trying it only lifts its window.
         return [self.trials.get(c) or Trial(c, 0.0, ()) for c in campaigns]
 
-    def _compile_plan(self, document: Mapping[str, Any]) -> None:
-        """Everything ``quote`` reads from the document, read here once."""
-        earn = document["earn"]
-        self._tier_ids = tuple(level["id"] for level in self.levels)
-        self._discounts_by_tier = _discounts_by_tier(self.levels)
-        self._effects = {o.condition_id: _compile_effects(o, self.currency) for o in self.offers}
-        self._rates = Rates(earn)
-        # Base points are sum(amount * weight) / _points_denominator, amounts in minor units.
-        self._points_denominator = self._rates.denominator * 10**self.currency.exponent
-        self._earn_on_points_paid = earn.get("earn_on_points_paid", False)
-        self._rounding: Rounding = earn.get("rounding", "floor")
-        self._round_per_line = earn.get("rounding_scope", "basket") == "line"
-        self._multipliers: dict[str | None, _Multiplier] = {
-            tier: _Multiplier.of(multiplier)
-            for tier, multiplier in earn.get("multipliers", {}).items()
-        }
-        self._ladder = Ladder(self.levels, self.thresholds)
-        self._metric = document.get("tiers", {}).get("qualifying", {}).get("metric", "spend")
-        on_return = earn.get("on_return", {})
-        self._basket_policy = on_return.get("basket_bonuses", DEFAULT_BASKET_POLICY)
-        self._pending_days = earn.get("pending_days", 0)
+    def _cache_dates(self, expiry: ExpiryPolicy) -> None:
         # Expiry and pending dates depend only on the local day of the sale: kept per day.
         self._expiry_on = lru_cache(_DAYS_CACHED)(
-            partial(expiry_on, policy=document.get("expiry", {}), tz=self.tz)
+            partial(expiry_on, policy=expiry.section, tz=self.tz)
         )
         self._pending_on = lru_cache(_DAYS_CACHED)(
-            partial(pending_until_day, pending_days=self._pending_days, tz=self.tz)
+            partial(pending_until_day, pending_days=self.plan.pending_days, tz=self.tz)
         )
 
     def quote(
@@ -406,7 +193,7 @@ class Evaluator:
         )
 
     def _check_tier(self, member: Member) -> None:
-        known = self._tier_ids
+        known = self.plan.tier_ids
         if member.tier is not None and member.tier not in known:
             raise InputError(
                 "the member state is invalid",
@@ -424,7 +211,7 @@ class Evaluator:
     def _tier_discounts(
         self, member: Member, states: list[LineState], trace: list[TraceEntry]
     ) -> None:
-        for discount in self._discounts_by_tier.get(member.tier, ()):
+        for discount in self.plan.discounts_by_tier.get(member.tier, ()):
             total = _percent_of(sum(s.after_discounts for s in states), discount.percent)
             _spread(discount.source, total, states)
             trace.append(
@@ -443,9 +230,9 @@ class Evaluator:
         for entry in applied:
             source = entry.offer.source
             for effect in self._effects_of(entry.offer).sale:
-                if isinstance(effect, _Message):
+                if isinstance(effect, Message):
                     messages.append(effect.text)
-                elif isinstance(effect, _Discount):
+                elif isinstance(effect, Discount):
                     amount = _discount(source, effect, entry.lines, states)
                     trace.append(TraceEntry(source, "discount", self._money(amount), entry.reason))
                 else:
@@ -460,10 +247,10 @@ class Evaluator:
                     )
         return messages
 
-    def _effects_of(self, offer: Offer) -> _Effects:
+    def _effects_of(self, offer: Offer) -> Effects:
         """An offer's compiled effects; a member offer's are compiled for its sale only."""
-        effects = self._effects.get(offer.condition_id)
-        return effects if effects is not None else _compile_effects(offer, self.currency)
+        effects = self.plan.effects.get(offer.condition_id)
+        return effects if effects is not None else compile_effects(offer, self.currency)
 
     # --- redemption --------------------------------------------------------------------
 
@@ -477,7 +264,7 @@ class Evaluator:
     ) -> tuple[int, list[tuple[str, int]], str | None]:
         if not (transaction.redeem_points or transaction.claim_reward):
             return 0, [], None
-        burn = self.document.get("burn")
+        burn = self.model.burn
         if burn is None:
             raise RedemptionError(
                 "redemption.not_offered", "This programme does not let members redeem points."
@@ -504,27 +291,25 @@ class Evaluator:
         return points, taken, transaction.claim_reward
 
     def _redeem_value(
-        self, points: int, burn: Mapping[str, Any], balance: int, states: list[LineState]
+        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState]
     ) -> int:
         bill = sum(s.after_discounts for s in states)
-        share = burn.get("max_bill_percent", 100)
+        share = burn.max_bill_percent
         value = validate_redemption(
             points,
             balance=balance,
-            value_of=lambda n: redemption_value(
-                n, burn["points"], Decimal(burn["worth"]), self.currency
-            ),
-            minimum=burn.get("minimum", 0),
-            step=burn.get("step"),
+            value_of=lambda n: redemption_value(n, burn.points, burn.worth, self.currency),
+            minimum=burn.minimum,
+            step=burn.step,
             max_value=from_minor(_percent_of(bill, share), self.currency),
         )
         return to_minor(value, self.currency)
 
     def _claim(
-        self, reward_id: str, burn: Mapping[str, Any], balance: int, states: list[LineState]
+        self, reward_id: str, burn: BurnPolicy, balance: int, states: list[LineState]
     ) -> tuple[int, int, list[LineState]]:
         """Points and value of a catalogue reward, and the lines it pays for."""
-        reward = next((r for r in burn.get("catalogue", []) if r["id"] == reward_id), None)
+        reward = burn.reward(reward_id)
         if reward is None:
             raise RedemptionError(
                 "redemption.unknown_reward", f"There is no reward '{reward_id}' in the catalogue."
@@ -539,7 +324,7 @@ class Evaluator:
             bill = sum(s.after_discounts for s in states)
             voucher = min(to_minor(Decimal(reward["voucher"]), self.currency), bill)
             return reward["points"], voucher, states
-        item = _compile_free_item(reward["free_item"], self.currency)
+        item = compile_free_item(reward["free_item"], self.currency)
         found = _cheapest(item, states, self.currency)
         if found is None:
             raise RedemptionError(
@@ -557,18 +342,21 @@ class Evaluator:
         states: list[LineState],
         trace: list[TraceEntry],
     ) -> Earned:
-        weight = self._rates.weight
-        paid_with_points_earns = self._earn_on_points_paid
+        weight = self.plan.rates.weight
+        paid_with_points_earns = self.plan.earn_on_points_paid
         weighted = [
             (s.after_discounts if paid_with_points_earns else s.payable)
             * weight(s.line.category, s.line.sku)
             for s in states
         ]
         base = base_points(
-            weighted, self._points_denominator, self._rounding, per_line=self._round_per_line
+            weighted,
+            self.plan.points_denominator,
+            self.plan.rounding,
+            per_line=self.plan.round_per_line,
         )
         earned = Earned(base=base)
-        multiplier = self._multipliers.get(member.tier)
+        multiplier = self.plan.multipliers.get(member.tier)
         if multiplier is not None:
             earned.tier_bonus = multiplier.bonus(earned.base)
             trace.append(
@@ -583,7 +371,7 @@ class Evaluator:
             effects = self._effects_of(entry.offer).points
             if effects:
                 _bonuses(entry, effects, earned, trace)
-        apply_caps(earned, cap_limit(self.document["earn"], member.earned_in_period))
+        apply_caps(earned, cap_limit(self.model.earn.section, member.earned_in_period))
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned
@@ -592,23 +380,23 @@ class Evaluator:
 
     def attribution(self, quote: Quote) -> dict[str, Any]:
         """Per line, exactly what it earned, paid with points and counted toward the tier;
-        basket-level bonuses apart. JSON-ready; see ``engine.attribution``."""
+        basket-level bonuses apart. JSON-ready; see ``engine.pricing.attribution``."""
         states = quote.lines
-        weight = self._rates.weight
+        weight = self.plan.rates.weight
         basis = [
-            (s.after_discounts if self._earn_on_points_paid else s.payable)
+            (s.after_discounts if self.plan.earn_on_points_paid else s.payable)
             * weight(s.line.category, s.line.sku)
             for s in states
         ]
-        if self._round_per_line:
-            base = [round_ratio(w, self._points_denominator, self._rounding) for w in basis]
+        if self.plan.round_per_line:
+            base = [round_ratio(w, self.plan.points_denominator, self.plan.rounding) for w in basis]
         else:
-            total = round_ratio(sum(basis), self._points_denominator, self._rounding)
+            total = round_ratio(sum(basis), self.plan.points_denominator, self.plan.rounding)
             base = split(total, basis)
         parts: list[dict[str, int]] = [{} for _ in states]
         earned = quote.earned
         _attribute(parts, "base", earned.base, base)
-        multiplier = self._multipliers.get(quote.tier.tier_before)
+        multiplier = self.plan.multipliers.get(quote.tier.tier_before)
         if multiplier is not None:
             _attribute(parts, "tier", earned.tier_bonus, split(multiplier.bonus(sum(base)), base))
         basket = []
@@ -627,10 +415,10 @@ class Evaluator:
                 uncapped = _line_bonuses(effects, entry.lines, states, base)
                 _attribute(parts, offer.source, points, uncapped)
         return {
-            "policy": self._basket_policy,
+            "policy": self.plan.basket_policy,
             "lines": self._line_records(quote, parts),
             "basket": basket,
-            "visit": 10**self.currency.exponent if self._metric == "visits" else 0,
+            "visit": 10**self.currency.exponent if self.plan.metric == "visits" else 0,
         }
 
     def _line_records(self, quote: Quote, parts: list[dict[str, int]]) -> list[dict[str, Any]]:
@@ -640,11 +428,11 @@ class Evaluator:
         records = []
         for state, line_parts, points in zip(states, parts, redeemed, strict=True):
             line = state.line
-            counted = not self._rates.excluded(line.category, line.sku)
-            if self._metric == "spend":
+            counted = not self.plan.rates.excluded(line.category, line.sku)
+            if self.plan.metric == "spend":
                 qualifying = state.payable if counted else 0
             else:
-                qualifying = line.quantity * unit if counted and self._metric != "visits" else 0
+                qualifying = line.quantity * unit if counted and self.plan.metric != "visits" else 0
             campaign_money: dict[str, int] = {}
             for source, amount in state.discounts:
                 if source.startswith("campaign:"):
@@ -667,18 +455,18 @@ class Evaluator:
     def _progress(self, member: Member, states: list[LineState]) -> Progress:
         # Excluded lines earn nothing and do not qualify; a line earning at a rate of 0
         # (an override) still qualifies.
-        excluded = self._rates.excluded
+        excluded = self.plan.rates.excluded
         counted = [s for s in states if not excluded(s.line.category, s.line.sku)]
-        if self._metric == "spend":
+        if self.plan.metric == "spend":
             increment = from_minor(sum(s.payable for s in counted), self.currency)
-        elif self._metric == "visits":
+        elif self.plan.metric == "visits":
             increment = Decimal(1)
         else:
             increment = Decimal(sum(s.line.quantity for s in counted))
-        return self._ladder.progress(member.tier, member.qualifying_spend, increment)
+        return self.plan.ladder.progress(member.tier, member.qualifying_spend, increment)
 
     def _pending(self, at: datetime) -> datetime | None:
-        if not self._pending_days:
+        if not self.plan.pending_days:
             return None
         return self._pending_on(local_date(at, self.tz))
 
@@ -711,7 +499,7 @@ def _with_member_offers(
             when={},
             effects=(*entitlement.effects, {"message": f"Offer used: {entitlement.name}"}),
         )
-        selector = _compile_selector(entitlement.on) if entitlement.on else None
+        selector = compile_selector(entitlement.on) if entitlement.on else None
         lines = tuple(s.index for s in states if selector is None or selector(s.line))
         if not entitlement.live(at):
             skipped.append(Skipped(offer, "outside its window or used up"))
@@ -725,112 +513,6 @@ def _with_member_offers(
             applied.append(Applied(offer, lines if selector else (), reason))
             triggers_used.add(entitlement.trigger)
     return applied, skipped
-
-
-# --- compiling the plan ------------------------------------------------------------------
-
-
-def _discounts_by_tier(
-    levels: Sequence[Mapping[str, Any]],
-) -> dict[str | None, tuple[_TierDiscount, ...]]:
-    """Each tier's percent discounts (the first level of an id counts, as everywhere)."""
-    found: dict[str | None, tuple[_TierDiscount, ...]] = {}
-    for level in levels:
-        tier = level["id"]
-        found.setdefault(
-            tier,
-            tuple(
-                _TierDiscount(
-                    f"tier:{tier}",
-                    benefit["percent"],
-                    f"{tier} members: {benefit['description']}",
-                )
-                for benefit in level.get("benefits", [])
-                if benefit["kind"] == "discount" and "percent" in benefit
-            ),
-        )
-    return found
-
-
-def _compile_effects(offer: Offer, cur: Currency) -> _Effects:
-    sale: list[_Message | _Discount | _FreeItem] = []
-    points: list[_Multiplier | _Bonus] = []
-    for effect in offer.effects:
-        if "message" in effect:
-            sale.append(_Message(effect["message"]))
-        elif "discount" in effect:
-            sale.append(_compile_discount(effect["discount"], cur))
-        elif "free_item" in effect:
-            sale.append(_compile_free_item(effect["free_item"], cur))
-        if "points_multiplier" in effect:
-            points.append(_Multiplier.of(effect["points_multiplier"]))
-        elif "bonus_points" in effect:
-            points.append(_Bonus(effect["bonus_points"]))
-    return _Effects(tuple(sale), tuple(points))
-
-
-def _compile_discount(discount: Mapping[str, Any], cur: Currency) -> _Discount:
-    on = discount.get("apply_to", "basket")
-    apply_to = on if on in ("basket", "matched_lines") else _compile_selector(on)
-    if "percent" in discount:
-        return _Discount(apply_to, discount["percent"], 0)
-    return _Discount(apply_to, None, to_minor(Decimal(discount["amount"]), cur))
-
-
-def _compile_free_item(spec: Mapping[str, Any], cur: Currency) -> _FreeItem:
-    selector = _compile_selector({k: spec[k] for k in ("sku", "category") if k in spec})
-    max_price = to_minor(Decimal(spec["max_price"]), cur) if "max_price" in spec else None
-    return _FreeItem(selector, max_price)
-
-
-def _compile_selector(selector: Mapping[str, Any]) -> LineTest:
-    """Selectors name items by category or SKU; every named field must hold."""
-    tests = tuple((attrgetter(key), _compile_test(test)) for key, test in selector.items())
-    if len(tests) == 1:  # the usual case, e.g. {category: coffee}: one call per line
-        ((field_of, test),) = tests
-        return lambda line: test(field_of(line))
-    return lambda line: all(test(field_of(line)) for field_of, test in tests)
-
-
-def _compile_test(test: Any) -> Callable[[str], bool]:
-    """A value, a list, or in/not_in/eq/ne (other operators do not restrict). Values are
-    compared as text: an unquoted 42 in YAML names the SKU "42"."""
-    if isinstance(test, list):
-        allowed = frozenset(map(str, test))
-        return lambda value: value in allowed
-    if isinstance(test, Mapping):
-        checks = tuple(_OPERATORS[op](v) for op, v in test.items() if op in _OPERATORS)
-        return lambda value: all(check(value) for check in checks)
-    wanted = str(test)
-    return lambda value: value == wanted
-
-
-def _equal(v: Any) -> Callable[[str], bool]:
-    wanted = str(v)
-    return lambda value: value == wanted
-
-
-def _not_equal(v: Any) -> Callable[[str], bool]:
-    refused = str(v)
-    return lambda value: value != refused
-
-
-def _one_of(v: Any) -> Callable[[str], bool]:
-    allowed = frozenset(map(str, v))
-    return lambda value: value in allowed
-
-
-def _none_of(v: Any) -> Callable[[str], bool]:
-    refused = frozenset(map(str, v))
-    return lambda value: value not in refused
-
-
-_OPERATORS: Mapping[str, Callable[[Any], Callable[[str], bool]]] = {
-    "eq": _equal,
-    "ne": _not_equal,
-    "in": _one_of,
-    "not_in": _none_of,
-}
 
 
 # --- pricing arithmetic ----------------------------------------------------------------
@@ -864,14 +546,14 @@ def _spread_redemption(value: int, states: Sequence[LineState]) -> None:
 
 def _bonuses(
     entry: Applied,
-    effects: Sequence[_Multiplier | _Bonus],
+    effects: Sequence[Multiplier | Bonus],
     earned: Earned,
     trace: list[TraceEntry],
 ) -> None:
     bonuses = earned.campaign_bonus if entry.offer.kind == "campaign" else earned.rule_bonus
     source = entry.offer.source
     for effect in effects:
-        if isinstance(effect, _Multiplier):
+        if isinstance(effect, Multiplier):
             points = effect.bonus(earned.base)
             detail = f"{effect.label}: +{points}"
         else:
@@ -882,7 +564,7 @@ def _bonuses(
 
 
 def _discount(
-    source: str, discount: _Discount, bound: tuple[int, ...], states: list[LineState]
+    source: str, discount: Discount, bound: tuple[int, ...], states: list[LineState]
 ) -> int:
     """Take the discount off its target lines; what it took in total."""
     targets = _targets(discount.apply_to, bound, states)
@@ -907,7 +589,7 @@ def _targets(
 
 
 def _cheapest(
-    item: _FreeItem, states: list[LineState], cur: Currency
+    item: FreeItem, states: list[LineState], cur: Currency
 ) -> tuple[LineState, int] | None:
     """The cheapest matching item (one unit) and what making it free is worth."""
     candidates = [s for s in states if item.selector(s.line) and s.after_discounts > 0]
@@ -920,7 +602,7 @@ def _cheapest(
     return cheapest, value
 
 
-def _free_item(source: str, item: _FreeItem, states: list[LineState], cur: Currency) -> int:
+def _free_item(source: str, item: FreeItem, states: list[LineState], cur: Currency) -> int:
     found = _cheapest(item, states, cur)
     if found is None:
         return 0
@@ -937,7 +619,7 @@ def _attribute(parts: list[dict[str, int]], name: str, total: int, weights: list
 
 
 def _line_bonuses(
-    effects: Sequence[_Multiplier | _Bonus],
+    effects: Sequence[Multiplier | Bonus],
     bound: tuple[int, ...],
     states: Sequence[LineState],
     base: list[int],
@@ -946,7 +628,7 @@ def _line_bonuses(
     points, bonus points to the line(s) its condition bound."""
     per_line = [0] * len(states)
     for effect in effects:
-        if isinstance(effect, _Multiplier):
+        if isinstance(effect, Multiplier):
             shares = split(effect.bonus(sum(base)), base)
         else:
             shares = split(effect.points, [1 if s.index in bound else 0 for s in states])

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.points import Rounding, round_ratio
+from engine.pricing.points import Rounding, round_ratio
 
 CUT_ORDER = ("campaign", "rule", "tier", "base")  # what caps remove first
 

@@ -71,10 +71,12 @@ class Skipped:
     reason: str
 
 
-def compile_offers(document: Mapping[str, Any], tz: ZoneInfo) -> list[Offer]:
+def compile_offers(
+    rules: Sequence[Mapping[str, Any]], campaigns: Sequence[Mapping[str, Any]], tz: ZoneInfo
+) -> list[Offer]:
     """Every rule and campaign offer of a programme, in application order."""
-    offers = [_rule_offer(rule, tz) for rule in document.get("rules", [])]
-    for campaign in document.get("campaigns", []):
+    offers = [_rule_offer(rule, tz) for rule in rules]
+    for campaign in campaigns:
         offers += _campaign_offers(campaign, tz)
     return sorted(offers, key=lambda o: o.order)
 
@@ -137,13 +139,15 @@ def _merge_when(shared: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, 
     return merged
 
 
-def audience_conditions(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def audience_conditions(
+    campaigns: Sequence[Mapping[str, Any]],
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """Sunshine audiences, and each downpour group's audience plus filter, as member conditions.
 
     A launched downpour campaign's groups are frozen in the ledger; the group conditions are
     only used to try a campaign before launch (see ``Trial``).
     """
-    for campaign in document.get("campaigns", []):
+    for campaign in campaigns:
         audience = audience_as_member(campaign.get("audience", {}))
         if campaign["kind"] == "sunshine" and audience:
             yield f"audience:{campaign['id']}", {"member": audience}
@@ -190,8 +194,8 @@ class Trial:
         return group
 
 
-def trials(document: Mapping[str, Any]) -> dict[str, Trial]:
-    return {c["id"]: Trial.of(c) for c in document.get("campaigns", []) if c["kind"] == "downpour"}
+def trials(campaigns: Sequence[Mapping[str, Any]]) -> dict[str, Trial]:
+    return {c["id"]: Trial.of(c) for c in campaigns if c["kind"] == "downpour"}
 
 
 def audience_as_member(audience: Mapping[str, Any]) -> dict[str, Any]:

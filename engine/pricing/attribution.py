@@ -32,7 +32,6 @@ from typing import Any, Literal
 from engine.money import allocate
 
 BasketPolicy = Literal["keep_while_qualifies", "claw_back", "prorate"]
-DEFAULT_BASKET_POLICY: BasketPolicy = "keep_while_qualifies"
 BASKET_FIELDS = ("amount", "item_count")  # transaction facts that depend on the whole basket
 
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.calendar import birthday_flags, local_date, weekday_code, yyyymmdd
-from engine.model import Line, Member, Transaction
 from engine.money import Currency, to_minor
+from engine.pricing.model import Line, Member, Transaction
 from engine.rules.facts import Facts
 
 HOLDOUT = "holdout"
