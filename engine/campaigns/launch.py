@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, except_, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.campaigns.budget import open_budget
 from engine.campaigns.model import Context, campaign_window
 from engine.campaigns.targeting import Targeting, prepare
 from engine.errors import ConflictError
+from engine.ledger.budgets import open_budget
 from engine.ledger.tables import campaign_assignments, campaign_budgets
 
 

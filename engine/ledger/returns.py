@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from engine.attribution import cumulative
-from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
 from engine.facts import build_facts
+from engine.ledger import budgets as budget
 from engine.ledger.offers import give_back_uses
 from engine.ledger.postings import add_period_points, change_tier, journal_entry
 from engine.ledger.state import Needs, member_row

@@ -17,9 +17,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
 from engine.ledger import adjustments, profiles, returns
+from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
