@@ -22,9 +22,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, or_, select, update
 
+from engine.ledger import dialect
 from engine.ledger.tables import campaign_budgets
 
 
@@ -39,8 +39,7 @@ def open_budget(
     audience_size: int = 0,
 ) -> None:
     """Create the campaign's counter if it has none (a no-op otherwise)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(campaign_budgets).values(
+    statement = dialect.insert(conn)(campaign_budgets).values(
         programme=programme,
         campaign_id=campaign_id,
         budget_points=points,
@@ -92,12 +91,8 @@ def release(
         update(campaign_budgets)
         .where(budget.programme == programme, budget.campaign_id == campaign_id)
         .values(
-            spent_points=func.max(budget.spent_points - points, 0)
-            if conn.dialect.name == "sqlite"
-            else func.greatest(budget.spent_points - points, 0),
-            spent_money=func.max(budget.spent_money - money, 0)
-            if conn.dialect.name == "sqlite"
-            else func.greatest(budget.spent_money - money, 0),
+            spent_points=dialect.greatest(conn, budget.spent_points - points, 0),
+            spent_money=dialect.greatest(conn, budget.spent_money - money, 0),
         )
     )
 

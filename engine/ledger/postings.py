@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
+from engine.ledger import dialect
 from engine.ledger.offers import use_member_offers
 from engine.ledger.state import Needs, current_period_start, period_starts
 from engine.ledger.tables import (
@@ -223,20 +224,20 @@ def add_period_points(
         {"programme": programme, "member_id": member_id, "period": p, "starts": s, "points": points}
         for p, s in period_starts(today).items()
     ]
-    conn.execute(PERIOD_POINTS_UPSERT[conn.dialect.name], rows)
+    conn.execute(PERIOD_POINTS_UPSERT[dialect.name(conn)], rows)
 
 
-def _period_points_upsert(dialect: Any) -> Any:
-    upsert = dialect.insert(period_points)
+def _period_points_upsert(backend: Any) -> Any:
+    upsert = backend.insert(period_points)
     return upsert.on_conflict_do_update(
         index_elements=["programme", "member_id", "period", "starts"],
         set_={"points": period_points.c.points + upsert.excluded.points},
     )
 
 
-PERIOD_POINTS_UPSERT = {
-    "postgresql": _period_points_upsert(postgresql),
-    "sqlite": _period_points_upsert(sqlite),
+PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cache
+    dialect.POSTGRESQL: _period_points_upsert(postgresql),
+    dialect.SQLITE: _period_points_upsert(sqlite),
 }
 
 

@@ -34,6 +34,7 @@ from engine.attribution import cumulative
 from engine.errors import InputError, UnknownTransaction
 from engine.facts import build_facts
 from engine.ledger import budgets as budget
+from engine.ledger import dialect
 from engine.ledger.offers import give_back_uses
 from engine.ledger.postings import add_period_points, change_tier, journal_entry
 from engine.ledger.state import Needs, member_row
@@ -280,9 +281,7 @@ def record_lines(
 
 
 def _upsert(conn: Connection) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    return dialect.insert(conn)
 
 
 def money_for_points(evaluator: Evaluator, points: int) -> Decimal:
