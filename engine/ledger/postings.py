@@ -12,8 +12,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
@@ -305,3 +316,51 @@ def record_transaction(conn: Connection, record: Record, now: datetime) -> None:
 
 def stored_transaction(conn: Connection, programme: str, key: str) -> RowMapping | None:
     return conn.execute(STORED_TRANSACTION, {"p": programme, "key": key}).mappings().first()
+
+
+def lapse_lots(
+    conn: Connection,
+    programme: str,
+    due: ColumnElement[bool],
+    at: ColumnElement[Any],
+    reason: str,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Empty the lots ``due`` selects, set-based: journal first, then balances, then the lots.
+
+    Each lot gets an ``expire`` journal row dated ``at`` (an expression over ``lots``) with
+    ``reason``. Returns (lots emptied, points lapsed, distinct members) of this statement.
+    """
+    count, points, owners = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(lots.c.points_left), 0),
+            func.count(func.distinct(lots.c.member_id)),
+        ).where(due)
+    ).one()
+    if not count:
+        return 0, 0, 0
+    columns = ["programme", "member_id", "kind", "points", "lot_id", "at", "reason"]
+    rows = select(
+        lots.c.programme,
+        lots.c.member_id,
+        literal("expire", String),
+        -lots.c.points_left,
+        lots.c.id,
+        at,
+        literal(reason, String),
+    ).where(due)
+    conn.execute(insert(journal).from_select(columns, rows))
+    per_member = (
+        select(lots.c.member_id, func.sum(lots.c.points_left).label("points"))
+        .where(due)
+        .group_by(lots.c.member_id)
+        .subquery()
+    )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == programme, members.c.id == per_member.c.member_id)
+        .values(balance=members.c.balance - per_member.c.points, updated_at=now)
+    )
+    conn.execute(update(lots).where(due).values(points_left=0))
+    return count, int(points), owners
