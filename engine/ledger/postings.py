@@ -221,6 +221,72 @@ def earn(
     return debt - repaid, balance + points
 
 
+def new_lot(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    points: int,
+    transaction_id: str,
+    earned_at: datetime,
+    expires_at: datetime | None,
+) -> int:
+    """A new lot of ``points`` (its journal row is the caller's, which knows the kind)."""
+    return int(
+        conn.execute(
+            insert(lots).values(
+                programme=programme,
+                member_id=member_id,
+                points=points,
+                points_left=points,
+                earned_at=earned_at,
+                expires_at=expires_at,
+                transaction_id=transaction_id,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def shift_lot(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    lot_id: int,
+    points: int,
+    kind: str,
+    transaction_id: str,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Add ``points`` to a lot's points left (negative: take them), with its journal row."""
+    conn.execute(
+        update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left + points)
+    )
+    journal_entry(
+        conn,
+        programme,
+        member_id,
+        kind,
+        points,
+        transaction_id,
+        at,
+        lot_id=lot_id,
+        reason=reason,
+        actor=actor,
+    )
+
+
+def reassign_lots(conn: Connection, programme: str, source: str, target: str) -> None:
+    """Move the source member's open lots to the target member (a merge; the journal rows
+    are the caller's: one per member for the net balance)."""
+    conn.execute(
+        update(lots)
+        .where(lots.c.programme == programme, lots.c.member_id == source, lots.c.points_left > 0)
+        .values(member_id=target)
+    )
+
+
 def add_period_points(
     conn: Connection,
     evaluator: Evaluator,
@@ -364,3 +430,37 @@ def lapse_lots(
     )
     conn.execute(update(lots).where(due).values(points_left=0))
     return count, int(points), owners
+
+
+# Lots and ``earn`` journal rows of an import, set-based from its staging table (``{stage}``:
+# one row a purchase, with ``lot_id`` taken already on SQLite, whose writer holds the lock).
+INSERT_LOTS = """INSERT INTO lots (id, programme, member_id, points, points_left, earned_at,
+        expires_at, pending_until, transaction_id)
+    SELECT lot_id, ?, member_id, points, points, at, expires_at, pending_until, id
+    FROM {stage} WHERE lot_id IS NOT NULL"""
+INSERT_JOURNAL = """INSERT INTO journal (programme, member_id, kind, points, lot_id,
+        transaction_id, at, reason, actor)
+    SELECT ?, member_id, 'earn', points, lot_id, id, at, 'imported', 'import'
+    FROM {stage} WHERE lot_id IS NOT NULL"""
+# PostgreSQL: the lots take their ids from the sequence and hand them to the journal.
+INSERT_LOTS_AND_JOURNAL = """WITH new_lots AS (
+    INSERT INTO lots (programme, member_id, points, points_left, earned_at, expires_at,
+        pending_until, transaction_id)
+    SELECT ?, member_id, points, points, at, expires_at, pending_until, id
+    FROM {stage} WHERE points > 0
+    RETURNING id, member_id, points, transaction_id, earned_at)
+INSERT INTO journal (programme, member_id, kind, points, lot_id, transaction_id, at, reason,
+    actor)
+SELECT ?, member_id, 'earn', points, id, transaction_id, earned_at, 'imported', 'import'
+FROM new_lots"""
+
+
+def earn_imported_lots(conn: Connection, stage: str, programme: str) -> None:
+    """Write the lots and their ``earn`` journal rows for the imported purchases staged in the
+    table ``stage`` (see ``engine.ledger.importer.transactions``), in one or two statements."""
+    if dialect.is_postgres(conn):
+        statement = INSERT_LOTS_AND_JOURNAL.format(stage=stage).replace("?", "%s")
+        conn.exec_driver_sql(statement, (programme, programme))
+        return
+    conn.exec_driver_sql(INSERT_LOTS.format(stage=stage), (programme,))
+    conn.exec_driver_sql(INSERT_JOURNAL.format(stage=stage), (programme,))
