@@ -2,6 +2,10 @@
 
 Invariant (checked by ``ledger check``): for every member,
 ``balance = sum(points_left of lots) - debt = sum(journal points)``.
+
+This is the only module that writes lots and journal rows (``tests/test_rooms.py`` checks it):
+sales and returns, adjustments and merges (``new_lot``, ``shift_lot``, ``reassign_lots``),
+the expiry jobs (``lapse_lots``) and transaction imports (``earn_imported_lots``) call it.
 """
 
 from __future__ import annotations
