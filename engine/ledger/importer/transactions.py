@@ -38,12 +38,6 @@ from engine.ledger.postings import earn_imported_lots
 if TYPE_CHECKING:
     from engine.quote import Evaluator
 
-# A batch of checked rows is loaded into a temporary staging table (COPY on PostgreSQL,
-# executemany on SQLite); everything else is set-based SQL from it, in the same transaction:
-# drop the ids already imported (skipped) and the rows of unknown or merged members
-# (rejected), then INSERT … SELECT the transactions, lots and journal rows, and one
-# UPDATE … FROM adds each member's totals.
-
 STAGE = "import_rows"
 STAGE_COLUMNS = (
     "line",
