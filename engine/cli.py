@@ -15,6 +15,7 @@ from typing import IO
 
 import click
 
+import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine import __version__
 from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from sqlalchemy.exc import SQLAlchemyError
 
+import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine.errors import LoyaltyError, UnknownProgramme
 from engine.ledger.programmes import ProgrammeStore, Published, StoredVersion
 from engine.policy.loader import Programme, Report, validate_paths

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
+import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine.errors import InputError, LoyaltyError, PolicyError, ProblemsError, RedemptionError
 from engine.policy.loader import YAML_SUFFIXES, _place, load_programme
 from engine.policy.problems import Path, Problem, has_errors, sort_problems

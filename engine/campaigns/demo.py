@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from engine.calendar import start_of_day
 from engine.campaigns.model import Context, campaign_window
 from engine.errors import InputError
+from engine.ledger.dialect import name as dialect_name
 from engine.ledger.tables import lots, members
 from engine.pricing.offers import HOLDOUT
 
@@ -254,7 +255,7 @@ def generate(
 ) -> dict[str, Any]:
     """Insert ``plan.members`` members (and their history) into ``context.programme``."""
     note = progress or (lambda _step: None)
-    sql = _Sql(database.dialect.name)
+    sql = _Sql(dialect_name(database))
     _refuse_existing(database, context, plan)
     binds = {"programme": context.programme}
     with database.begin() as conn:
@@ -362,7 +363,7 @@ def respond(
 ) -> None:
     """Simulate the campaign window: each assigned demo member buys once with the rate of their
     group (``rates["holdout"]`` for the holdout); group members' sales carry ``bonus`` points."""
-    sql = _Sql(database.dialect.name)
+    sql = _Sql(dialect_name(database))
     window_start, window_end = campaign_window(context.downpour(campaign_id), context.tz)
     span = max(int((window_end - window_start).total_seconds()) - 2, 1)
     _check_ids(rates)

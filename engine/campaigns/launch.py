@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, except_, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.campaigns.budget import open_budget
 from engine.campaigns.model import Context, campaign_window
 from engine.campaigns.targeting import Targeting, prepare
 from engine.errors import ConflictError
+from engine.ledger import dialect
+from engine.ledger.budgets import open_budget
 from engine.ledger.tables import campaign_assignments, campaign_budgets
 
 
@@ -66,7 +67,7 @@ def launch(database: Engine, context: Context, campaign_id: str, at: datetime) -
 def _launch(database: Engine, context: Context, campaign_id: str, at: datetime) -> Launch:
     with database.begin() as conn:
         prepare(conn)
-        targeting = Targeting(context, campaign_id, at, conn.dialect.name)
+        targeting = Targeting(context, campaign_id, at, dialect.name(conn))
         launched_at = _launched_at(conn, context.programme, campaign_id)
         if launched_at is not None:
             _refuse_changes(conn, targeting, launched_at)
@@ -99,9 +100,7 @@ def _launched_at(conn: Connection, programme: str, campaign_id: str) -> datetime
     query = select(campaign_budgets.c.launched_at).where(
         campaign_budgets.c.programme == programme, campaign_budgets.c.campaign_id == campaign_id
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).scalar_one_or_none()
+    return conn.execute(dialect.for_update(conn, query)).scalar_one_or_none()
 
 
 def _targets(targeting: Targeting) -> Select[Any]:

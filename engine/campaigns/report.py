@@ -36,6 +36,7 @@ from engine.campaigns.model import Context, campaign_window, groups_by_priority
 from engine.campaigns.svg import BLUE, GREY, Canvas, nice_top
 from engine.campaigns.targeting import HOLDOUT, Targeting, launched_summary
 from engine.errors import InputError
+from engine.ledger import dialect
 from engine.ledger.tables import campaign_assignments, members, offer_uses, transactions
 from engine.pricing.points import real_cost_of_points
 
@@ -219,7 +220,7 @@ def report(conn: Connection, context: Context, campaign_id: str, at: datetime) -
     """Activation, spend and real cost of each group against its holdout (module docstring)."""
     campaign = context.downpour(campaign_id)
     window = campaign_window(campaign, context.tz)
-    targeting = Targeting(context, campaign_id, at, conn.dialect.name)
+    targeting = Targeting(context, campaign_id, at, dialect.name(conn))
     assigned, strata = _assigned(targeting)
     if launched_summary(conn, context.programme, campaign_id) is None:
         raise InputError(f"campaign '{campaign_id}' was not launched: nobody is assigned to it")

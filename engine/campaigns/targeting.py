@@ -44,6 +44,8 @@ from sqlalchemy.dialects.postgresql import BIT
 from engine.calendar import local_date
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
+from engine.ledger.dialect import is_postgres, is_sqlite
+from engine.ledger.dialect import name as dialect_name
 from engine.ledger.tables import campaign_assignments, campaign_budgets, members
 from engine.pricing.offers import HOLDOUT, audience_as_member
 from engine.rules.parser import parse_when
@@ -82,7 +84,7 @@ def holdout_threshold(percent: float) -> int:
 
 def prepare(conn: Connection) -> None:
     """Register the holdout function on a SQLite connection (PostgreSQL needs nothing)."""
-    if conn.dialect.name == "sqlite":
+    if is_sqlite(conn):
         raw = conn.connection.driver_connection
         raw.create_function(SQLITE_BUCKET, 2, holdout_bucket, deterministic=True)  # type: ignore[union-attr]
 
@@ -242,9 +244,9 @@ def preview(
     primary key that stops early (topped up group by group only for rare groups).
     """
     prepare(conn)
-    targeting = Targeting(context, campaign_id, at, conn.dialect.name)
+    targeting = Targeting(context, campaign_id, at, dialect_name(conn))
     group_ids = [g["id"] for g in groups_by_priority(targeting.campaign)] + [HOLDOUT]
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         counts, picked = _in_one_pass(conn, targeting, group_ids, sample)
     else:
         counts = _counts(conn, targeting)

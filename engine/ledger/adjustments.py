@@ -6,13 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 
 from engine.calendar import expiry_of
 from engine.errors import InputError, RedemptionError
-from engine.ledger.postings import burn_lot, journal_entry
+from engine.ledger.postings import burn_lot, journal_entry, new_lot, reassign_lots, shift_lot
 from engine.ledger.state import load_member, points_to_redeem
-from engine.ledger.tables import campaign_assignments, lots, member_offers, members
+from engine.ledger.tables import campaign_assignments, member_offers, members
 from engine.policy.problems import Problem
 from engine.pricing import Evaluator
 from engine.pricing.points import consume_lots, redemption_value, validate_redemption
@@ -32,17 +32,15 @@ def credit(
     repaid = min(row["debt"], points)
     lot_id = None
     if points > repaid:
-        lot_id = conn.execute(
-            insert(lots).values(
-                programme=row["programme"],
-                member_id=row["id"],
-                points=points - repaid,
-                points_left=points - repaid,
-                earned_at=at,
-                expires_at=expiry_of(at, evaluator.model.expiry.section, evaluator.tz),
-                transaction_id=key,
-            )
-        ).inserted_primary_key[0]
+        lot_id = new_lot(
+            conn,
+            row["programme"],
+            row["id"],
+            points - repaid,
+            key,
+            at,
+            expiry_of(at, evaluator.model.expiry.section, evaluator.tz),
+        )
     _journal(conn, row, "adjust", points, key, at, reason, actor, lot_id)
     _set(conn, row, balance=row["balance"] + points, debt=row["debt"] - repaid, last_activity_at=at)
     return row["balance"] + points
@@ -72,12 +70,18 @@ def debit(
             ],
         )
     for lot_id, taken in consume_lots(member.lots, points):
-        conn.execute(
-            update(lots)
-            .where(lots.c.id == int(lot_id))
-            .values(points_left=lots.c.points_left - taken)
+        shift_lot(
+            conn,
+            row["programme"],
+            row["id"],
+            int(lot_id),
+            -taken,
+            "adjust",
+            key,
+            at,
+            reason=reason,
+            actor=actor,
         )
-        _journal(conn, row, "adjust", -taken, key, at, reason, actor, int(lot_id))
     _set(conn, row, balance=row["balance"] - points, last_activity_at=at)
     return row["balance"] - points
 
@@ -166,15 +170,7 @@ def merge(
     conn: Connection, source: RowMapping, target: RowMapping, key: str, at: datetime, actor: str
 ) -> int:
     """Move everything the source member holds to the target; the source is closed."""
-    conn.execute(
-        update(lots)
-        .where(
-            lots.c.programme == source["programme"],
-            lots.c.member_id == source["id"],
-            lots.c.points_left > 0,
-        )
-        .values(member_id=target["id"])
-    )
+    reassign_lots(conn, source["programme"], source["id"], target["id"])
     net = source["balance"]
     reason = f"merged {source['id']} into {target['id']}"
     _journal(conn, source, "merge", -net, key, at, reason, actor, None)

@@ -2,6 +2,10 @@
 
 Invariant (checked by ``ledger check``): for every member,
 ``balance = sum(points_left of lots) - debt = sum(journal points)``.
+
+This is the only module that writes lots and journal rows (``tests/test_rooms.py`` checks it):
+sales and returns, adjustments and merges (``new_lot``, ``shift_lot``, ``reassign_lots``),
+the expiry jobs (``lapse_lots``) and transaction imports (``earn_imported_lots``) call it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
+from engine.ledger import dialect
 from engine.ledger.offers import use_member_offers
 from engine.ledger.state import Needs, current_period_start, period_starts
 from engine.ledger.tables import (
@@ -209,6 +225,72 @@ def earn(
     return debt - repaid, balance + points
 
 
+def new_lot(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    points: int,
+    transaction_id: str,
+    earned_at: datetime,
+    expires_at: datetime | None,
+) -> int:
+    """A new lot of ``points`` (its journal row is the caller's, which knows the kind)."""
+    return int(
+        conn.execute(
+            insert(lots).values(
+                programme=programme,
+                member_id=member_id,
+                points=points,
+                points_left=points,
+                earned_at=earned_at,
+                expires_at=expires_at,
+                transaction_id=transaction_id,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def shift_lot(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    lot_id: int,
+    points: int,
+    kind: str,
+    transaction_id: str,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Add ``points`` to a lot's points left (negative: take them), with its journal row."""
+    conn.execute(
+        update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left + points)
+    )
+    journal_entry(
+        conn,
+        programme,
+        member_id,
+        kind,
+        points,
+        transaction_id,
+        at,
+        lot_id=lot_id,
+        reason=reason,
+        actor=actor,
+    )
+
+
+def reassign_lots(conn: Connection, programme: str, source: str, target: str) -> None:
+    """Move the source member's open lots to the target member (a merge; the journal rows
+    are the caller's: one per member for the net balance)."""
+    conn.execute(
+        update(lots)
+        .where(lots.c.programme == programme, lots.c.member_id == source, lots.c.points_left > 0)
+        .values(member_id=target)
+    )
+
+
 def add_period_points(
     conn: Connection,
     evaluator: Evaluator,
@@ -223,20 +305,20 @@ def add_period_points(
         {"programme": programme, "member_id": member_id, "period": p, "starts": s, "points": points}
         for p, s in period_starts(today).items()
     ]
-    conn.execute(PERIOD_POINTS_UPSERT[conn.dialect.name], rows)
+    conn.execute(PERIOD_POINTS_UPSERT[dialect.name(conn)], rows)
 
 
-def _period_points_upsert(dialect: Any) -> Any:
-    upsert = dialect.insert(period_points)
+def _period_points_upsert(backend: Any) -> Any:
+    upsert = backend.insert(period_points)
     return upsert.on_conflict_do_update(
         index_elements=["programme", "member_id", "period", "starts"],
         set_={"points": period_points.c.points + upsert.excluded.points},
     )
 
 
-PERIOD_POINTS_UPSERT = {
-    "postgresql": _period_points_upsert(postgresql),
-    "sqlite": _period_points_upsert(sqlite),
+PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cache
+    dialect.POSTGRESQL: _period_points_upsert(postgresql),
+    dialect.SQLITE: _period_points_upsert(sqlite),
 }
 
 
@@ -302,3 +384,85 @@ def record_transaction(conn: Connection, record: Record, now: datetime) -> None:
 
 def stored_transaction(conn: Connection, programme: str, key: str) -> RowMapping | None:
     return conn.execute(STORED_TRANSACTION, {"p": programme, "key": key}).mappings().first()
+
+
+def lapse_lots(
+    conn: Connection,
+    programme: str,
+    due: ColumnElement[bool],
+    at: ColumnElement[Any],
+    reason: str,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Empty the lots ``due`` selects, set-based: journal first, then balances, then the lots.
+
+    Each lot gets an ``expire`` journal row dated ``at`` (an expression over ``lots``) with
+    ``reason``. Returns (lots emptied, points lapsed, distinct members) of this statement.
+    """
+    count, points, owners = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(lots.c.points_left), 0),
+            func.count(func.distinct(lots.c.member_id)),
+        ).where(due)
+    ).one()
+    if not count:
+        return 0, 0, 0
+    columns = ["programme", "member_id", "kind", "points", "lot_id", "at", "reason"]
+    rows = select(
+        lots.c.programme,
+        lots.c.member_id,
+        literal("expire", String),
+        -lots.c.points_left,
+        lots.c.id,
+        at,
+        literal(reason, String),
+    ).where(due)
+    conn.execute(insert(journal).from_select(columns, rows))
+    per_member = (
+        select(lots.c.member_id, func.sum(lots.c.points_left).label("points"))
+        .where(due)
+        .group_by(lots.c.member_id)
+        .subquery()
+    )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == programme, members.c.id == per_member.c.member_id)
+        .values(balance=members.c.balance - per_member.c.points, updated_at=now)
+    )
+    conn.execute(update(lots).where(due).values(points_left=0))
+    return count, int(points), owners
+
+
+# Lots and ``earn`` journal rows of an import, set-based from its staging table (``{stage}``:
+# one row a purchase, with ``lot_id`` taken already on SQLite, whose writer holds the lock).
+INSERT_LOTS = """INSERT INTO lots (id, programme, member_id, points, points_left, earned_at,
+        expires_at, pending_until, transaction_id)
+    SELECT lot_id, ?, member_id, points, points, at, expires_at, pending_until, id
+    FROM {stage} WHERE lot_id IS NOT NULL"""
+INSERT_JOURNAL = """INSERT INTO journal (programme, member_id, kind, points, lot_id,
+        transaction_id, at, reason, actor)
+    SELECT ?, member_id, 'earn', points, lot_id, id, at, 'imported', 'import'
+    FROM {stage} WHERE lot_id IS NOT NULL"""
+# PostgreSQL: the lots take their ids from the sequence and hand them to the journal.
+INSERT_LOTS_AND_JOURNAL = """WITH new_lots AS (
+    INSERT INTO lots (programme, member_id, points, points_left, earned_at, expires_at,
+        pending_until, transaction_id)
+    SELECT ?, member_id, points, points, at, expires_at, pending_until, id
+    FROM {stage} WHERE points > 0
+    RETURNING id, member_id, points, transaction_id, earned_at)
+INSERT INTO journal (programme, member_id, kind, points, lot_id, transaction_id, at, reason,
+    actor)
+SELECT ?, member_id, 'earn', points, id, transaction_id, earned_at, 'imported', 'import'
+FROM new_lots"""
+
+
+def earn_imported_lots(conn: Connection, stage: str, programme: str) -> None:
+    """Write the lots and their ``earn`` journal rows for the imported purchases staged in the
+    table ``stage`` (see ``engine.ledger.importer.transactions``), in one or two statements."""
+    if dialect.is_postgres(conn):
+        statement = INSERT_LOTS_AND_JOURNAL.format(stage=stage).replace("?", "%s")
+        conn.exec_driver_sql(statement, (programme, programme))
+        return
+    conn.exec_driver_sql(INSERT_LOTS.format(stage=stage), (programme,))
+    conn.exec_driver_sql(INSERT_JOURNAL.format(stage=stage), (programme,))

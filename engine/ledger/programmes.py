@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.errors import PolicyError
+from engine.ledger import dialect
 from engine.ledger.tables import programme_generation, programme_versions
 from engine.policy.loader import Programme, Report, validate_texts
 
@@ -162,9 +162,8 @@ def _replaces(current: StoredVersion | None, programme: Programme, only_missing:
 
 def _lock_generation(conn: Connection, at: datetime) -> int:
     """The current generation, its row locked until the transaction ends (created if absent)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
-        dialect.insert(programme_generation)
+        dialect.insert(conn)(programme_generation)
         .values(id=1, generation=0, changed_at=at)
         .on_conflict_do_nothing(index_elements=["id"])
     )

@@ -30,10 +30,11 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
-from engine.campaigns import budget
 from engine.errors import InputError, UnknownTransaction
+from engine.ledger import budgets as budget
+from engine.ledger import dialect
 from engine.ledger.offers import give_back_uses
-from engine.ledger.postings import add_period_points, change_tier, journal_entry
+from engine.ledger.postings import add_period_points, change_tier, journal_entry, shift_lot
 from engine.ledger.state import Needs, member_row
 from engine.ledger.tables import (
     lots,
@@ -196,12 +197,7 @@ def refund_lots(
             return
         back = min(points, entry["points"])
         lot_id = int(entry["lot_id"])
-        conn.execute(
-            update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left + back)
-        )
-        journal_entry(
-            conn, sale["programme"], sale["member_id"], "refund", back, return_id, at, lot_id=lot_id
-        )
+        shift_lot(conn, sale["programme"], sale["member_id"], lot_id, back, "refund", return_id, at)
         points -= back
 
 
@@ -223,18 +219,8 @@ def claw_back(conn: Connection, sale: RowMapping, points: int, return_id: str, a
         if points == 0:
             break
         take = min(points, left)
-        conn.execute(
-            update(lots).where(lots.c.id == lot_id).values(points_left=lots.c.points_left - take)
-        )
-        journal_entry(
-            conn,
-            sale["programme"],
-            sale["member_id"],
-            "clawback",
-            -take,
-            return_id,
-            at,
-            lot_id=lot_id,
+        shift_lot(
+            conn, sale["programme"], sale["member_id"], lot_id, -take, "clawback", return_id, at
         )
         points -= take
     return points
@@ -280,9 +266,7 @@ def record_lines(
 
 
 def _upsert(conn: Connection) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    return dialect.insert(conn)
 
 
 def money_for_points(evaluator: Evaluator, points: int) -> Decimal:

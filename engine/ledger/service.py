@@ -13,13 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from engine.campaigns import budget
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, profiles, returns
+from engine.ledger import adjustments, dialect, profiles, returns
+from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
@@ -152,9 +150,7 @@ class Ledger:
     def _profile_row(conn: Connection, programme: str, member_id: str) -> RowMapping:
         """The member's row, locked (a merged member's profile can still be kept up)."""
         query = select(members).where(members.c.programme == programme, members.c.id == member_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return conn.execute(query).mappings().one()
+        return conn.execute(dialect.for_update(conn, query)).mappings().one()
 
     @staticmethod
     def _save_profile(
@@ -481,5 +477,4 @@ def _redeeming(evaluator: Evaluator, transaction: Any) -> int:
 
 def _insert_new(conn: Connection, table: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (both backends have it)."""
-    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(table).on_conflict_do_nothing()
+    return dialect.insert_new(conn, table)

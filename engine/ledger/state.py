@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from engine.calendar import local_date, period_bounds
 from engine.errors import UnknownMember
+from engine.ledger import dialect
 from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
     campaign_assignments,
@@ -61,7 +62,7 @@ def member_row(
     conn: Connection, programme: str, member_id: str, *, lock: bool = False
 ) -> RowMapping:
     """The member's row; ``lock`` takes a row lock on PostgreSQL (SQLite is locked already)."""
-    query = MEMBER_LOCKED if lock and conn.dialect.name == "postgresql" else MEMBER
+    query = MEMBER_LOCKED if lock and dialect.is_postgres(conn) else MEMBER
     row = conn.execute(query, {"p": programme, "m": member_id}).mappings().first()
     if row is None or row["merged_into"]:
         raise UnknownMember(f"no member '{member_id}' in programme '{programme}'")

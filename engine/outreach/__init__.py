@@ -5,6 +5,7 @@ over members), stores them in ``outreach_tasks`` and renders their messages; ``t
 updates and exports them; ``webhook`` delivers them; ``templates.template_problems`` checks
 the templates when a programme is validated. See rules/README.md, "Outreach".
 
-Nothing is imported here, so ``engine.policy`` can import ``engine.outreach.templates``
-without a cycle.
+``templates`` registers ``template_problems`` with the validator
+(``engine.policy.extensions``) when imported; the front doors import it, so ``engine.policy``
+never imports outreach.
 """

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from engine.calendar import add_months
+from engine.ledger import dialect
 from engine.ledger.tables import members, outreach_tasks
 from engine.money import Currency, quantize_down
 from engine.outreach.templates import Formats, compile_template
@@ -119,7 +120,7 @@ def _unrendered(engine: Engine, programme: str) -> list[int]:
 def _store(conn: Connection, changes: list[dict[str, Any]], now: datetime) -> None:
     """Write a batch of messages: one UPDATE … FROM (VALUES …) on PostgreSQL, an executemany
     on SQLite (whose executemany loops in C, and which cannot name a VALUES list's columns)."""
-    if conn.dialect.name != "postgresql":
+    if not dialect.is_postgres(conn):
         conn.execute(
             update(outreach_tasks).where(outreach_tasks.c.id == bindparam("task_id")), changes
         )

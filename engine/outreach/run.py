@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from engine.calendar import local_date
+from engine.ledger import dialect
 from engine.outreach.grants import Grant, grant_offers
 from engine.outreach.render import Setup, describe_offer, render_new
 from engine.outreach.sql import Sql
@@ -63,7 +64,7 @@ def scope_for(engine: Engine, evaluator: Evaluator, on: date, now: datetime) -> 
         tz=evaluator.tz,
         today=on,
         now=now,
-        sql=Sql(engine.dialect.name, evaluator.tz),
+        sql=Sql(dialect.name(engine), evaluator.tz),
     )
 
 
@@ -108,8 +109,8 @@ def _insert(
     A trigger that grants an offer writes its members' offers in the same transaction.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # sorts and hashes of a big run stay in memory
-            conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        # sorts and hashes of a big run stay in memory
+        dialect.set_local(conn, "work_mem", f"'{WORK_MEM}'")
         created = conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
         if created < 0:  # sqlite3 counts no rows for a statement that starts with WITH
             created = conn.exec_driver_sql("SELECT changes()").scalar_one()

@@ -35,6 +35,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.money import Currency
+from engine.policy.extensions import register_check
 from engine.policy.problems import Problem
 
 COMMON: dict[str, str] = {
@@ -116,6 +117,7 @@ def compile_template(template: str) -> Template:
 # --- validation ---------------------------------------------------------------------------------
 
 
+@register_check
 def template_problems(document: Mapping[str, Any]) -> Iterator[Problem]:
     """Syntax errors and unknown variables in every outreach template of a programme."""
     for index, trigger in enumerate(document.get("outreach", [])):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
-from engine.outreach.templates import template_problems
+from engine.policy.extensions import registered_checks
 from engine.policy.problems import Path, Problem
 from engine.rules.parser import parse_when
 
@@ -25,8 +25,9 @@ LOT_EXPIRY_KINDS = ("rolling", "calendar", "end_of_month", "fixed_date")
 
 
 def semantic_problems(doc: Document) -> Iterator[Problem]:
-    """Run every semantic check over a schema-valid programme document."""
-    for check in CHECKS:
+    """Run every semantic check over a schema-valid programme document: the language's own,
+    then those other rooms registered (``engine.policy.extensions``)."""
+    for check in (*CHECKS, *registered_checks()):
         yield from check(doc)
 
 
@@ -469,5 +470,4 @@ CHECKS: tuple[Check, ...] = (
     check_campaigns,
     check_outreach,
     check_outreach_grants,
-    template_problems,
 )

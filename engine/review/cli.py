@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine.policy.loader import Programme, validate_paths
 from engine.policy.problems import Problem
 from engine.review.decisions import Decisions, default_decisions_path, load_decisions

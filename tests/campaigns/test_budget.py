@@ -9,11 +9,10 @@ from types import SimpleNamespace
 
 from sqlalchemy import select, update
 
-from engine.campaigns.budget import (
+from engine.campaigns.budget import estimate, offer_reward
+from engine.ledger.budgets import (
     charges,
-    estimate,
     exhausted,
-    offer_reward,
     open_budget,
     release,
     reserve,

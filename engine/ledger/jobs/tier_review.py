@@ -1,22 +1,16 @@
-"""Batch jobs on the ledger: lot expiry, pending release, the tier review, inactivity.
+"""The tier review at the end of a qualifying period, set-based over the members table.
 
-Every job is set-based SQL: ``INSERT … SELECT`` and ``UPDATE … FROM`` over a whole batch of
-lots or members at once, never a Python loop over members. A job works through id ranges
-(lot ids, or member ids in keyset order), one database transaction per range, committed
-before the next starts, and reports ``progress(done, total)`` after each. Every statement
-selects only what still needs doing (a lot with points left past its expiry; a member whose
-tier differs from what the review gives), so a job killed half-way leaves whole batches done
-and, run again, does the rest; rerunning a finished job changes nothing.
-
-Concurrency: on SQLite each batch holds the database write lock (``BEGIN IMMEDIATE``); on
-PostgreSQL each batch first locks its members' rows in id order, as the service does before
-it touches a member's lots, so a till never sees half a batch.
+The plan (``review_plan``) says which period closes, which members it concerns and the status
+rules; thresholds are resolved in SQL over the whole population (a top-percent boundary is a
+ranking); then every member's new state is one SQL expression (``_transition``) written in
+member batches, with a ``tier_history`` row per change. Rerunning a finished review changes
+nothing: only members whose tier or status end differs from what the review gives are written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -27,8 +21,6 @@ from sqlalchemy import (
     Date,
     Engine,
     Integer,
-    Select,
-    String,
     and_,
     case,
     extract,
@@ -39,313 +31,23 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.calendar import add_months, local_date, period_bounds, start_of_day, status_valid_until
+from engine.calendar import period_bounds, start_of_day, status_valid_until
 from engine.errors import InputError
-from engine.ledger.tables import (
-    MONEY,
-    Moment,
-    journal,
-    lots,
-    members,
-    tier_history,
-    transactions,
+from engine.ledger import dialect
+from engine.ledger.jobs.batches import (
+    BATCH,
+    Condition,
+    Progress,
+    lock_members,
+    member_batches,
+    silent,
 )
+from engine.ledger.tables import MONEY, Moment, members, tier_history, transactions
 from engine.pricing import Evaluator
-
-Progress = Callable[[int, int], None]
-Condition = ColumnElement[bool]
-BATCH = 50_000
-LOT_EXPIRED = "expired: the end of the lot's validity passed"
-INACTIVE = "expired: no purchase or redemption for {months} months"
-
-
-@dataclass(frozen=True)
-class Expired:
-    """What an expiry job took: lots emptied, points lapsed, distinct members touched over
-    the whole run (a member whose lots fall in several batches counts once)."""
-
-    lots: int = 0
-    points: int = 0
-    members: int = 0
-
-    def __add__(self, other: Expired) -> Expired:
-        return Expired(
-            self.lots + other.lots, self.points + other.points, self.members + other.members
-        )
-
-
-@dataclass(frozen=True)
-class Released:
-    """Pending points that became spendable (counted; nothing is written)."""
-
-    lots: int
-    points: int
-    members: int
-
-
-def _silent(_done: int, _total: int) -> None:
-    """The default progress callback."""
-
-
-def _aware(name: str, at: datetime) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InputError(f"{name} must be a date and time with a time zone, not {at!r}")
-
-
-def _postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def _lock_members(conn: Connection, programme: str, ids: Select[Any]) -> None:
-    """On PostgreSQL, lock the members whose ids ``ids`` selects, in id order (no deadlock)."""
-    if _postgres(conn):
-        conn.execute(
-            select(members.c.id)
-            .where(members.c.programme == programme, members.c.id.in_(ids))
-            .order_by(members.c.id)
-            .with_for_update()
-        )
-
-
-# --- expiry -----------------------------------------------------------------------------------
-
-
-def expire_lots(
-    engine: Engine,
-    programme: str,
-    as_of: datetime,
-    *,
-    batch_size: int = BATCH,
-    progress: Progress = _silent,
-    now: datetime | None = None,
-) -> Expired:
-    """Lapse every lot with points left whose ``expires_at`` is before ``as_of``.
-
-    ``expires_at`` is the last instant the points can be spent, so a lot expiring exactly at
-    ``as_of`` is kept. Each lot gets an ``expire`` journal row dated at its own expiry (the
-    same history however late the sweep runs) and its member's balance goes down by as much.
-    Batches are ranges of lot ids.
-    """
-    _aware("as_of", as_of)
-    now = now or datetime.now(UTC)
-    base = and_(lots.c.programme == programme, lots.c.points_left > 0, lots.c.expires_at < as_of)
-    with engine.connect() as conn:
-        low, high, total = conn.execute(
-            select(func.min(lots.c.id), func.max(lots.c.id), func.count()).where(base)
-        ).one()
-    done = Expired()
-    progress(0, total)
-    if not total:
-        return done
-    # Batches are lot ranges and one member's lots can fall in several: the members are
-    # counted as a set of ids over the run (a few MB for a million members), not per batch.
-    owners: set[str] = set()
-    for start in range(low, high + 1, batch_size):
-        due = and_(base, lots.c.id.between(start, start + batch_size - 1))
-        with engine.begin() as conn:
-            _lock_members(conn, programme, select(lots.c.member_id).where(due))
-            owners.update(conn.execute(select(lots.c.member_id).where(due).distinct()).scalars())
-            done += _lapse(conn, programme, due, lots.c.expires_at, LOT_EXPIRED, now)
-        progress(min(done.lots, total), total)
-    return replace(done, members=len(owners))
-
-
-def inactivity_cutoff(as_of: datetime, months: int, tz: Any) -> datetime:
-    """The instant before which a member's last activity means their balance has lapsed.
-
-    ``engine.calendar.inactivity_deadline(last, months)`` is the end of the local day
-    ``months`` after ``last``; it is before ``as_of`` exactly when that day is before
-    ``as_of``'s local date. Month arithmetic never decreases, so the lapsed last-activity days
-    are all days up to some day D: the cutoff is the start of the day after D. Turning the
-    rule into one instant lets SQL compare a column, with no time zone or calendar in SQL.
-    """
-    _aware("as_of", as_of)
-    today = local_date(as_of, tz)
-    day = add_months(today, -months)
-    while add_months(day, months) >= today:
-        day -= timedelta(days=1)
-    while add_months(day + timedelta(days=1), months) < today:
-        day += timedelta(days=1)
-    return start_of_day(day + timedelta(days=1), tz)
-
-
-def expire_inactive(
-    engine: Engine,
-    evaluator: Evaluator,
-    as_of: datetime,
-    *,
-    batch_size: int = BATCH,
-    progress: Progress = _silent,
-    now: datetime | None = None,
-) -> Expired:
-    """``expiry.inactivity.months``: the whole balance of members inactive that long lapses.
-
-    Activity is ``last_activity_at`` (a purchase, a return, a redemption, an adjustment), or
-    ``created_at`` for a member who never had any. Every open lot (pending ones too) of such a
-    member gets an ``expire`` journal row dated ``as_of``; debt stays owed. Programmes without
-    ``inactivity`` expire nothing. Batches are ranges of member ids.
-    """
-    months = evaluator.model.expiry.inactivity_months
-    _aware("as_of", as_of)
-    if months is None:
-        progress(0, 0)
-        return Expired()
-    now = now or datetime.now(UTC)
-    programme = evaluator.programme.id
-    cutoff = inactivity_cutoff(as_of, months, evaluator.tz)
-    last = func.coalesce(members.c.last_activity_at, members.c.created_at)
-    inactive = and_(
-        members.c.programme == programme,
-        members.c.merged_into.is_(None),
-        last < literal(cutoff, Moment()),
-    )
-    reason = INACTIVE.format(months=months)
-    total = Expired()
-
-    def work(conn: Connection, bounds: Condition) -> None:
-        nonlocal total
-        # Not the batch scope: its balance test turns false once balances are written, and
-        # the lots are emptied after that.
-        lapsed = select(members.c.id).where(inactive, bounds)
-        _lock_members(conn, programme, lapsed)
-        due = and_(
-            lots.c.programme == programme, lots.c.points_left > 0, lots.c.member_id.in_(lapsed)
-        )
-        total += _lapse(conn, programme, due, literal(as_of, Moment()), reason, now)
-
-    # members.balance + debt = the points left in open lots: only those members are batched
-    scope = and_(inactive, members.c.balance + members.c.debt > 0)
-    _member_batches(engine, scope, batch_size, work, progress)
-    return total
-
-
-def _lapse(
-    conn: Connection,
-    programme: str,
-    due: Condition,
-    at: ColumnElement[Any],
-    reason: str,
-    now: datetime,
-) -> Expired:
-    """Empty the lots ``due`` selects: journal first, then balances, then the lots."""
-    count, points, owners = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(lots.c.points_left), 0),
-            func.count(func.distinct(lots.c.member_id)),
-        ).where(due)
-    ).one()
-    if not count:
-        return Expired()
-    columns = ["programme", "member_id", "kind", "points", "lot_id", "at", "reason"]
-    rows = select(
-        lots.c.programme,
-        lots.c.member_id,
-        literal("expire", String),
-        -lots.c.points_left,
-        lots.c.id,
-        at,
-        literal(reason, String),
-    ).where(due)
-    conn.execute(insert(journal).from_select(columns, rows))
-    per_member = (
-        select(lots.c.member_id, func.sum(lots.c.points_left).label("points"))
-        .where(due)
-        .group_by(lots.c.member_id)
-        .subquery()
-    )
-    conn.execute(
-        update(members)
-        .where(members.c.programme == programme, members.c.id == per_member.c.member_id)
-        .values(balance=members.c.balance - per_member.c.points, updated_at=now)
-    )
-    conn.execute(update(lots).where(due).values(points_left=0))
-    return Expired(count, int(points), owners)
-
-
-def _member_batches(
-    engine: Engine,
-    scope: Condition,
-    size: int,
-    work: Callable[[Connection, Condition], None],
-    progress: Progress,
-) -> int:
-    """Run ``work`` on the members ``scope`` selects, ``size`` at a time in id order.
-
-    Each batch is a range ``(after, upper]`` of member ids (keyset order on the primary key)
-    holding ``size`` members of ``scope``, found and worked on in one transaction, committed
-    before the next. ``work`` gets the range as a condition on ``members.id``.
-    """
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(members).where(scope)).scalar_one()
-    done, after = 0, None
-    progress(0, total)
-    while done < total:
-        with engine.begin() as conn:
-            window = scope if after is None else and_(scope, members.c.id > after)
-            upper = conn.execute(
-                select(members.c.id).where(window).order_by(members.c.id).offset(size - 1).limit(1)
-            ).scalar()
-            bounds = [members.c.id > after] if after is not None else []
-            if upper is not None:
-                bounds.append(members.c.id <= upper)
-            work(conn, and_(true(), *bounds))
-        done = total if upper is None else min(done + size, total)
-        progress(done, total)
-        after = upper
-    return total
-
-
-# --- pending points -------------------------------------------------------------------------
-
-
-def release_pending(
-    engine: Engine,
-    programme: str,
-    as_of: datetime,
-    *,
-    since: datetime | None = None,
-    progress: Progress = _silent,
-) -> Released:
-    """Count the pending points that are spendable at ``as_of`` (released after ``since``).
-
-    Nothing is written, on purpose. A pending lot is already in the member's balance and in
-    the journal (``earn``) from the sale on; ``state.py`` decides at every read whether it is
-    spendable (``pending_until <= at``), so there is no flag to flip and no balance to move.
-    Clearing ``pending_until`` would lose when the points became spendable and would change
-    what a quote dated before that instant sees. The job's use is the count, e.g. to tell
-    members "your points can now be spent": lots still open and not expired whose
-    ``pending_until`` is in ``(since, as_of]`` (any time up to ``as_of`` without ``since``).
-    """
-    _aware("as_of", as_of)
-    conditions = [
-        lots.c.programme == programme,
-        lots.c.points_left > 0,
-        lots.c.pending_until.is_not(None),
-        lots.c.pending_until <= as_of,
-        or_(lots.c.expires_at.is_(None), lots.c.expires_at >= as_of),
-    ]
-    if since is not None:
-        _aware("since", since)
-        conditions.append(lots.c.pending_until > since)
-    with engine.connect() as conn:
-        count, points, owners = conn.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(lots.c.points_left), 0),
-                func.count(func.distinct(lots.c.member_id)),
-            ).where(*conditions)
-        ).one()
-    progress(count, count)
-    return Released(count, int(points), owners)
-
-
-# --- the tier review --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -463,7 +165,7 @@ def top_percent_boundary(
     uses ``ROW_NUMBER()`` and ``COUNT(*)`` over the ranking. ``None`` if nobody is reviewed.
     """
     share = Fraction(Decimal(str(percent))) / 100
-    method = method or ("percentile" if _postgres(conn) else "window")
+    method = method or ("percentile" if dialect.is_postgres(conn) else "window")
     spend = period_spend(plan)
     if method == "window":
         ranked = (
@@ -571,7 +273,7 @@ def tier_review(
     period_end: date,
     *,
     batch_size: int = BATCH,
-    progress: Progress = _silent,
+    progress: Progress = silent,
     now: datetime | None = None,
 ) -> dict[str, Decimal]:
     """Review every member's tier at the end of the qualifying period ending ``period_end``.
@@ -602,7 +304,7 @@ def tier_review(
 
     def work(conn: Connection, bounds: Condition) -> None:
         batch = and_(plan.population, bounds)
-        _lock_members(conn, plan.programme, select(members.c.id).where(batch))
+        lock_members(conn, plan.programme, select(members.c.id).where(batch))
         moving = and_(batch, change.changed)
         columns = ["programme", "member_id", "tier", "since", "valid_until", "reason", "at"]
         rows = select(
@@ -626,7 +328,7 @@ def tier_review(
             )
         )
 
-    _member_batches(engine, plan.population, batch_size, work, progress)
+    member_batches(engine, plan.population, batch_size, work, progress)
     return thresholds
 
 
