@@ -44,6 +44,7 @@ from sqlalchemy.dialects.postgresql import BIT
 from engine.calendar import local_date
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
+from engine.ledger.db import driver_connection
 from engine.ledger.tables import campaign_assignments, campaign_budgets, members
 from engine.offers import HOLDOUT, audience_as_member
 from engine.rules.parser import parse_when
@@ -83,8 +84,8 @@ def holdout_threshold(percent: float) -> int:
 def prepare(conn: Connection) -> None:
     """Register the holdout function on a SQLite connection (PostgreSQL needs nothing)."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        raw.create_function(SQLITE_BUCKET, 2, holdout_bucket, deterministic=True)  # type: ignore[union-attr]
+        raw = driver_connection(conn)
+        raw.create_function(SQLITE_BUCKET, 2, holdout_bucket, deterministic=True)
 
 
 def bucket_sql(dialect: str, campaign_id: str, member_id: ColumnElement[Any]) -> ColumnElement[int]:

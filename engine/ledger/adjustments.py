@@ -10,7 +10,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from engine.calendar import expiry_of
 from engine.errors import InputError, RedemptionError
-from engine.ledger.postings import burn_lot, journal_entry
+from engine.ledger.postings import burn_lot, inserted_id, journal_entry
 from engine.ledger.state import load_member, points_to_redeem
 from engine.ledger.tables import campaign_assignments, lots, members
 from engine.points import consume_lots, redemption_value, validate_redemption
@@ -32,17 +32,19 @@ def credit(
     repaid = min(row["debt"], points)
     lot_id = None
     if points > repaid:
-        lot_id = conn.execute(
-            insert(lots).values(
-                programme=row["programme"],
-                member_id=row["id"],
-                points=points - repaid,
-                points_left=points - repaid,
-                earned_at=at,
-                expires_at=expiry_of(at, evaluator.document.get("expiry", {}), evaluator.tz),
-                transaction_id=key,
+        lot_id = inserted_id(
+            conn.execute(
+                insert(lots).values(
+                    programme=row["programme"],
+                    member_id=row["id"],
+                    points=points - repaid,
+                    points_left=points - repaid,
+                    earned_at=at,
+                    expires_at=expiry_of(at, evaluator.document.get("expiry", {}), evaluator.tz),
+                    transaction_id=key,
+                )
             )
-        ).inserted_primary_key[0]
+        )
     _journal(conn, row, "adjust", points, key, at, reason, actor, lot_id)
     _set(conn, row, balance=row["balance"] + points, debt=row["debt"] - repaid, last_activity_at=at)
     return row["balance"] + points

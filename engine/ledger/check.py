@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, literal, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, func, literal, or_, select
 
 from engine.ledger.tables import journal, lots, members, transactions
 
@@ -32,8 +32,8 @@ def check(database: Engine, programme: str | None = None) -> list[Inconsistency]
         ]
 
 
-def _scope(column: object, programme: str | None) -> object:
-    return literal(True) if programme is None else column == programme  # type: ignore[comparison-overlap]
+def _scope(column: Column[str], programme: str | None) -> ColumnElement[bool]:
+    return literal(True) if programme is None else column == programme
 
 
 def _balances(conn: Connection, programme: str | None) -> Iterator[Inconsistency]:

@@ -66,14 +66,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from engine.calendar import end_of_day, expiry_of, pending_until_day, period_bounds
+from engine.calendar import PeriodKind, end_of_day, expiry_of, pending_until_day, period_bounds
 from engine.calendar import start_of_day as local_start
 from engine.errors import InputError
+from engine.ledger.db import driver_connection
 
 if TYPE_CHECKING:
     from engine.quote import Evaluator
@@ -132,7 +133,7 @@ def _silent(_done: int, _total: int) -> None:
 class _Counting(io.RawIOBase):
     """A binary stream that counts the bytes read through it (for progress)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: io.BufferedReader) -> None:
         self.raw = raw
         self.count = 0
 
@@ -380,7 +381,7 @@ class _Bulk:
 
     @contextmanager
     def _copy(self, statement: str) -> Iterator[Any]:
-        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_connection(self.conn).cursor()
         with cursor, cursor.copy(statement) as copy:
             yield copy
 
@@ -655,7 +656,7 @@ class _RowParser:
     dialect: _Dialect
     expiry: Mapping[str, Any]
     pending_days: int
-    period_kind: str
+    period_kind: PeriodKind
     days: dict[date, tuple[Any, Any, Any]] = field(default_factory=dict)
     periods: dict[tuple[date, date], Any] = field(default_factory=dict)
 
@@ -701,7 +702,7 @@ class _RowParser:
             expires = expiry_of(at, self.expiry, self.tz)
             starts = None
             if self.period_kind != "anniversary_year":
-                starts = period_bounds(self.period_kind, day)[0]  # type: ignore[arg-type]
+                starts = period_bounds(self.period_kind, day)[0]
             d = self.dialect
             self.days[day] = (d.at(expires), d.at(pending), d.day(starts))
         return self.days[day]
@@ -779,7 +780,7 @@ def _batches_of(reader: _Reader, in_process: bool) -> Iterator[Iterator[_Batch]]
         process.stdout.close()
 
 
-def _received(stream: BinaryIO) -> Iterator[_Batch]:
+def _received(stream: IO[bytes]) -> Iterator[_Batch]:
     while True:
         try:
             item = pickle.load(stream)  # written by our own reader process

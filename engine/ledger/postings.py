@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, CursorResult, RowMapping, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.calendar import local_date, status_valid_until
@@ -150,6 +150,14 @@ def journal_entry(
     )
 
 
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a single-row INSERT made (SQLAlchemy reports it for every dialect)."""
+    key = result.inserted_primary_key
+    if key is None:  # only for executemany or INSERT .. FROM SELECT, never used here
+        raise TypeError("the INSERT reported no primary key")
+    return int(key[0])
+
+
 def burn_lot(
     conn: Connection,
     programme: str,
@@ -181,19 +189,21 @@ def earn(
     repaid = min(debt, points)
     lot_id = None
     if points - repaid:
-        lot_id = conn.execute(
-            LOT_INSERT,
-            {
-                "programme": row["programme"],
-                "member_id": row["id"],
-                "points": points - repaid,
-                "points_left": points - repaid,
-                "earned_at": at,
-                "expires_at": quote.expires_at,
-                "pending_until": quote.pending_until,
-                "transaction_id": quote.transaction_id,
-            },
-        ).inserted_primary_key[0]
+        lot_id = inserted_id(
+            conn.execute(
+                LOT_INSERT,
+                {
+                    "programme": row["programme"],
+                    "member_id": row["id"],
+                    "points": points - repaid,
+                    "points_left": points - repaid,
+                    "earned_at": at,
+                    "expires_at": quote.expires_at,
+                    "pending_until": quote.pending_until,
+                    "transaction_id": quote.transaction_id,
+                },
+            )
+        )
     reason = f"repaid debt {repaid}" if repaid else None
     journal_entry(
         conn,
@@ -243,7 +253,7 @@ PERIOD_POINTS_UPSERT = {
 def change_tier(
     conn: Connection,
     evaluator: Evaluator,
-    row: Mapping[str, Any],
+    row: RowMapping,
     tier: str | None,
     today: date,
     at: datetime,

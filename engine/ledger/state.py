@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
 )
 
-from engine.calendar import local_date, period_bounds
+from engine.calendar import PeriodKind, local_date, period_bounds
 from engine.errors import UnknownMember
 from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
@@ -234,13 +234,13 @@ def _lot(row: Any) -> Lot:
     return Lot(str(row.id), row.points_left, row.earned_at, row.expires_at)
 
 
-def current_period_start(programme: Mapping[str, Any], row: Mapping[str, Any], today: date) -> date:
-    return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]  # type: ignore[arg-type]
+def current_period_start(programme: Mapping[str, Any], row: RowMapping, today: date) -> date:
+    return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]
 
 
 def current_spend(
     programme: Mapping[str, Any],
-    row: Mapping[str, Any],
+    row: RowMapping,
     today: date,
     conn: Connection | None = None,
 ) -> Decimal:
@@ -259,8 +259,10 @@ def current_spend(
     return Decimal(row["qualifying_spend"]).quantize(exponent)
 
 
-def _period_kind(programme: Mapping[str, Any]) -> str:
-    return str(programme.get("tiers", {}).get("qualifying", {}).get("period", "calendar_year"))
+def _period_kind(programme: Mapping[str, Any]) -> PeriodKind:
+    qualifying = programme.get("tiers", {}).get("qualifying", {})
+    kind: PeriodKind = qualifying.get("period", "calendar_year")  # the schema allows only these
+    return kind
 
 
 SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).where(
@@ -272,7 +274,7 @@ SPEND_BETWEEN = select(func.coalesce(func.sum(transactions.c.qualifying), 0)).wh
 
 
 def _spend_between(
-    conn: Connection, programme: Mapping[str, Any], row: Mapping[str, Any], first: date, last: date
+    conn: Connection, programme: Mapping[str, Any], row: RowMapping, first: date, last: date
 ) -> Decimal:
     """Qualifying spend recorded from the start of ``first`` to the end of ``last`` (local)."""
     tz = ZoneInfo(programme["programme"]["timezone"])

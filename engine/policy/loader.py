@@ -17,10 +17,10 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from engine.errors import PolicyError
-from engine.policy.problems import Problem, has_errors, sort_problems
+from engine.policy.problems import Path, Problem, has_errors, sort_problems
 from engine.policy.schema import schema_problems
 from engine.policy.semantic import semantic_problems
-from engine.policy.source import Loaded, SourceMap, load_yaml
+from engine.policy.source import Loaded, Position, SourceMap, load_yaml
 
 MERGED_SECTIONS = ("rules", "campaigns", "outreach")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -306,7 +306,7 @@ def _append_sections(document: dict[str, Any], positions: SourceMap, fragment: L
             continue
         offset = len(document.get(section, []))
         document[section] = [*document.get(section, []), *extra]
-        shift = {(section, i): (section, offset + i) for i in range(len(extra))}
+        shift: dict[Path, Path] = {(section, i): (section, offset + i) for i in range(len(extra))}
         only_items = SourceMap(
             {
                 k: v
@@ -328,6 +328,7 @@ def _place(problem: Problem, positions: SourceMap) -> Problem:
         return problem
     key, value = positions.keys.get(problem.path), positions.values.get(problem.path)
     # A value on its key's line is pointed at itself; a block value or a key, at the key.
+    where: Position | None
     if key and (problem.code == "schema.unknown_field" or not value or value.line != key.line):
         where = key
     else:

@@ -8,7 +8,8 @@ from sqlalchemy import create_engine
 from engine.ledger.tables import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+url = config.get_main_option("sqlalchemy.url", "")  # set by open_database, or alembic.ini
+engine = config.attributes.get("engine") or create_engine(url)
 
 with engine.connect() as connection:
     context.configure(
