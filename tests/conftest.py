@@ -26,7 +26,8 @@ import pytest
 
 from tests import served
 
-DB_FIXTURES = {"database_url", "postgres_url", "app"}  # every database fixture uses one
+# every database fixture uses one of these ("api": the module-wide app of test_openapi.py)
+DB_FIXTURES = {"database_url", "postgres_url", "app", "api"}
 HTTP_FIXTURES = {"server", "browser"}
 SERVED = {served.gunicorn, served.call}  # a module that imports these serves HTTP
 SPEEDS = ("db", "http")
