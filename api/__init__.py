@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from api import (
     campaigns,
@@ -33,7 +34,8 @@ from api.settings import Settings
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The loyalty-rules API. ``config`` overrides settings read from the environment."""
     app = Flask(__name__, static_folder=None)  # an API serves no static files
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # names and messages stay readable
+    if isinstance(app.json, DefaultJSONProvider):  # always, unless a subclass changes it
+        app.json.ensure_ascii = False  # names and messages stay readable
     settings = Settings.from_env(config or {})
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["loyalty"] = Services.start(settings)

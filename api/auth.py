@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import g, request, session
 
@@ -20,20 +20,21 @@ from api.errors import ApiError
 from api.services import services
 from engine.ledger.keys import Key, active_key, authenticate
 
-View = TypeVar("View", bound=Callable[..., Any])
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def requires(*roles: str) -> Callable[[View], View]:
+def requires(*roles: str) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
     """Allow the view to keys of these roles (and admin); 401 without a key, 403 otherwise."""
 
-    def decorate(view: View) -> View:
+    def decorate(view: Callable[Params, Result]) -> Callable[Params, Result]:
         @wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
             _check(roles)
             return view(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        return guarded
 
     return decorate
 

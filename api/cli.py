@@ -22,7 +22,7 @@ from engine.ledger.programmes import ProgrammeStore
 from engine.policy.loader import validate_paths
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class _Gunicorn(BaseApplication):
     """gunicorn with our app factory: each worker builds its own engine after the fork."""
 
     def __init__(self, options: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ class Services:
         database = open_database(settings.database_url)
         registry = Registry(
             settings.rules,
-            matcher=settings.matcher,  # type: ignore[arg-type]
+            matcher=settings.matcher,
             store=ProgrammeStore(database),  # what every worker serves is the database's fact
         )
         registry.start()

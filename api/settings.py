@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, get_args
 
 from engine.ledger.db import DEFAULT_URL
+from engine.rules import MatcherKind
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_URL
     rules: str = "rules"
-    matcher: str = "durable"
+    matcher: MatcherKind = "durable"
     max_body_bytes: int = 256 * 1024
     auth: bool = True  # tests of other concerns may turn keys off; serving never does
     # Requests per API key, by the key's role (``limits`` notation); see api/limits.py.
@@ -31,6 +32,11 @@ class Settings:
     secret_key: str = ""
     session_minutes: int = 8 * 60
     secure_cookies: bool = False  # True behind HTTPS: the cookie is then never sent in clear
+
+    def __post_init__(self) -> None:
+        if self.matcher not in get_args(MatcherKind):
+            choices = " or ".join(get_args(MatcherKind))
+            raise ValueError(f"unknown matcher {self.matcher!r}: use {choices}")
 
     @classmethod
     def from_env(cls, overrides: Mapping[str, Any]) -> Settings:

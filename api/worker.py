@@ -82,7 +82,7 @@ def _status_of(page: bytes) -> tuple[int, str]:
     return 500, "Internal Server Error"
 
 
-class ProblemWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no type hints
+class ProblemWorker(SyncWorker):
     """A sync worker whose own error answers are problem+json (see the module docstring)."""
 
     def handle(self, listener: socket.socket, client: socket.socket, addr: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bench.report import as_json, table
 from bench.runner import Options, run
@@ -47,7 +47,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Options, str | None]:
     return options, args.json
 
 
-def _positive(kind: type[int] | type[float]) -> object:
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     def convert(text: str) -> int | float:
         value = kind(text)
         if value <= 0:

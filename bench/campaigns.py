@@ -168,7 +168,9 @@ def measure(
         with database.connect() as conn:
             return preview(conn, context, CAMPAIGN, at, sample=5).audience
 
-    bare_times, preview_times, counts = [], [], set()
+    bare_times: list[float] = []
+    preview_times: list[float] = []
+    counts: set[int] = set()
     for _ in range(rounds):
         for work, times in ((bare, bare_times), (full, preview_times)):
             seconds, found = timed(work)

@@ -500,7 +500,9 @@ def rows(results: Results) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
-def _latency(figure: str, value: float, baseline: float, met: bool | None) -> tuple[str, ...]:
+def _latency(
+    figure: str, value: float, baseline: float, met: bool | None
+) -> tuple[str, str, str, str, str]:
     target = "-" if met is None else _target(f"< {P99_MS:g} ms", met)
     return (figure, f"{value:.1f} ms", f"{baseline:.1f} ms", f"{value / baseline:.1f}x", target)
 

@@ -631,7 +631,7 @@ def _bare_import(engine: Engine, programme: str, path: Path, batch: int = 20_000
             reader = csv.reader(source)
             next(reader)
             while chunk := [row for _, row in zip(range(batch), reader, strict=False)]:
-                tables = {
+                tables: dict[str, list[tuple[Any, ...]]] = {
                     f"transactions ({TX_COLUMNS})": [
                         (programme, i, "import", m, "x", "{}", "{}", 201, int(p), 0, 0, at, now)
                         for i, m, at, _, p in chunk

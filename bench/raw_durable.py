@@ -137,7 +137,7 @@ class _Spy:
 def _spy_on_asserts() -> Iterator[list[str]]:
     payloads: list[str] = []
     real = adapter.durable_rules_engine
-    adapter.durable_rules_engine = _Spy(real, payloads)  # type: ignore[assignment]
+    adapter.durable_rules_engine = _Spy(real, payloads)
     try:
         yield payloads
     finally:

@@ -23,7 +23,7 @@ from engine.ledger.db import open_database
 from engine.ledger.keys import ROLES, create_key, list_keys, revoke_key
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
 from engine.policy.problems import Problem
-from engine.pricing import Evaluator
+from engine.pricing import Evaluator, MatcherKind
 from engine.pricing.model import parse_member, parse_transaction
 from engine.scenarios import run_scenarios
 
@@ -115,12 +115,12 @@ def quote(
     at: datetime | None,
     explain: bool,
     campaigns: tuple[str, ...],
-    matcher: str,
+    matcher: MatcherKind,  # one of the click.Choice values
     output: str,
 ) -> None:
     """Price a sale for a member on PROGRAMME (its main YAML file) without storing anything."""
     loaded = load_programme(programme)
-    evaluator = Evaluator(loaded, matcher=matcher)  # type: ignore[arg-type]
+    evaluator = Evaluator(loaded, matcher=matcher)
     member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
     sale = parse_transaction(_read_json(transaction_file, "--transaction"), evaluator.currency)
     moment = _local(at, evaluator) if at else None
@@ -254,14 +254,14 @@ def _summary_line(programme: Programme) -> str:
     show_default=True,
     help="text for people, json (files, scenarios, mismatches and problems) for CI",
 )
-def scenario_tests(paths: Sequence[str], matcher: str, output: str) -> None:
+def scenario_tests(paths: Sequence[str], matcher: MatcherKind, output: str) -> None:
     """Run the scenario files under PATHS and report every mismatch, field by field.
 
     PATHS are scenario files, or folders searched for YAML files in scenarios/ folders
     (rules/README.md, "Scenarios"). Exits 0 when every scenario passes, 1 when any fails
     or any file is invalid.
     """
-    report = run_scenarios(paths, matcher=matcher)  # type: ignore[arg-type]
+    report = run_scenarios(paths, matcher=matcher)
     if output == "json":
         click.echo(json.dumps(report.as_record(), indent=2, ensure_ascii=False))
     else:

@@ -285,8 +285,8 @@ def _broken_scenarios(problems: Sequence[Problem]) -> set[int | None]:
     for problem in problems:
         if problem.is_error:
             path = problem.path
-            inside = len(path) > 1 and path[0] == "scenarios" and isinstance(path[1], int)
-            broken.add(path[1] if inside else None)
+            index = path[1] if len(path) > 1 and path[0] == "scenarios" else None
+            broken.add(index if isinstance(index, int) else None)
     return broken
 
 
@@ -485,7 +485,7 @@ def _check(segments: tuple[str, ...], expected: Any, quote: Mapping[str, Any]) -
     if len(segments) == 2 and segments[0] in SOURCE_LISTS and segments[1] == "contains":
         return _contains(segments[0], expected, quote)
     actual, note = resolve(quote, segments)
-    if segments in ((s,) for s in SOURCE_LISTS) and isinstance(actual, list):
+    if len(segments) == 1 and segments[0] in SOURCE_LISTS and isinstance(actual, list):
         actual = [entry["source"] for entry in actual]
         if isinstance(expected, list) and sorted(map(str, expected)) == sorted(actual):
             return None

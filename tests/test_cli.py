@@ -191,6 +191,7 @@ def test_a_mistyped_sqlite_ledger_is_refused_and_not_created(args, tmp_path: Pat
     assert not typo.exists() and not typo.parent.exists()
 
 
+@pytest.mark.db  # creates a ledger
 def test_ledger_init_creates_the_ledger_the_other_commands_then_open(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'var' / 'loyalty.sqlite'}"
     created = CliRunner().invoke(main, ["ledger", "init", "--database", url])
@@ -202,6 +203,7 @@ def test_ledger_init_creates_the_ledger_the_other_commands_then_open(tmp_path: P
     assert checked.exit_code == 0, checked.output
 
 
+@pytest.mark.db  # creates a ledger
 def test_serve_still_creates_a_new_ledger(tmp_path: Path, monkeypatch):
     from api import cli as api_cli
 
@@ -216,6 +218,7 @@ def test_serve_still_creates_a_new_ledger(tmp_path: Path, monkeypatch):
 # --- make serve ------------------------------------------------------------------------------
 
 
+@pytest.mark.http  # make serve, over HTTP
 def test_make_serve_honours_port_and_host_and_creates_a_fresh_ledger(tmp_path: Path):
     import os
     import signal

@@ -57,6 +57,7 @@ def test_each_problem_is_listed_with_its_place_and_dotted_path() -> None:
     ]
 
 
+@pytest.mark.db  # the commands open a ledger
 def test_the_campaign_commands_list_problems_readably_not_as_records(tmp_path: Path) -> None:
     broken = tmp_path / "programme.yaml"
     broken.write_text("programme: {id: shop}\n", encoding="utf-8")

@@ -105,6 +105,7 @@ def test_validate_from_the_installed_wheel_outside_the_checkout(installed: Path,
     assert "earn.points" in bad.stdout
 
 
+@pytest.mark.db  # creates a ledger
 def test_the_installed_wheel_creates_a_ledger_and_serves_its_openapi(
     installed: Path, tmp_path: Path
 ):

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Integer,
     and_,
@@ -178,7 +179,7 @@ def observe(
 def _observed(context: Context, times: Sequence[datetime], horizon: timedelta) -> Any:
     """Per member: join date, balance ``b<i>`` at and activity ``a<i>`` after each snapshot."""
     balances, activity = _balances(context, times), _activity(context, times, horizon)
-    columns = [members.c.joined]
+    columns: list[ColumnElement[Any]] = [members.c.joined]
     for i in range(len(times)):
         columns.append(func.coalesce(balances.c[f"b{i}"], 0).label(f"b{i}"))
         columns.append(func.coalesce(activity.c[f"a{i}"], 0).label(f"a{i}"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, literal, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, func, literal, or_, select
 
 from engine.ledger.tables import (
     journal,
@@ -41,8 +41,8 @@ def check(database: Engine, programme: str | None = None) -> list[Inconsistency]
         ]
 
 
-def _scope(column: object, programme: str | None) -> object:
-    return literal(True) if programme is None else column == programme  # type: ignore[comparison-overlap]
+def _scope(column: Column[str], programme: str | None) -> ColumnElement[bool]:
+    return literal(True) if programme is None else column == programme
 
 
 def _balances(conn: Connection, programme: str | None) -> Iterator[Inconsistency]:

@@ -128,3 +128,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn`` (sqlite3 or psycopg), for what SQLAlchemy lacks."""
+    raw = conn.connection.driver_connection
+    if raw is None:  # only once the pooled connection has been invalidated
+        raise RuntimeError("the database connection is no longer usable")
+    return raw

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     RowMapping,
     String,
     bindparam,
@@ -166,6 +167,14 @@ def journal_entry(
     )
 
 
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a single-row INSERT made (SQLAlchemy reports it for every dialect)."""
+    key = result.inserted_primary_key
+    if key is None:  # only for executemany or INSERT .. FROM SELECT, never used here
+        raise TypeError("the INSERT reported no primary key")
+    return int(key[0])
+
+
 def burn_lot(
     conn: Connection,
     programme: str,
@@ -197,19 +206,21 @@ def earn(
     repaid = min(debt, points)
     lot_id = None
     if points - repaid:
-        lot_id = conn.execute(
-            LOT_INSERT,
-            {
-                "programme": row["programme"],
-                "member_id": row["id"],
-                "points": points - repaid,
-                "points_left": points - repaid,
-                "earned_at": at,
-                "expires_at": quote.expires_at,
-                "pending_until": quote.pending_until,
-                "transaction_id": quote.transaction_id,
-            },
-        ).inserted_primary_key[0]
+        lot_id = inserted_id(
+            conn.execute(
+                LOT_INSERT,
+                {
+                    "programme": row["programme"],
+                    "member_id": row["id"],
+                    "points": points - repaid,
+                    "points_left": points - repaid,
+                    "earned_at": at,
+                    "expires_at": quote.expires_at,
+                    "pending_until": quote.pending_until,
+                    "transaction_id": quote.transaction_id,
+                },
+            )
+        )
     reason = f"repaid debt {repaid}" if repaid else None
     journal_entry(
         conn,
@@ -235,7 +246,7 @@ def new_lot(
     expires_at: datetime | None,
 ) -> int:
     """A new lot of ``points`` (its journal row is the caller's, which knows the kind)."""
-    return int(
+    return inserted_id(
         conn.execute(
             insert(lots).values(
                 programme=programme,
@@ -246,7 +257,7 @@ def new_lot(
                 expires_at=expires_at,
                 transaction_id=transaction_id,
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 
@@ -325,7 +336,7 @@ PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cac
 def change_tier(
     conn: Connection,
     evaluator: Evaluator,
-    row: Mapping[str, Any],
+    row: RowMapping,
     tier: str | None,
     today: date,
     at: datetime,

@@ -79,7 +79,9 @@ def merge_patch(target: Mapping[str, Any], patch: Any) -> dict[str, Any]:
     return result
 
 
-def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, list[Any]]:
+def changes(
+    before: RowMapping | Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> dict[str, list[Any]]:
     """``{field: [old, new]}`` for every field that differs (old is None on enrolment)."""
     old = before or {}
     return {

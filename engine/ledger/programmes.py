@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, select, update
 
 from engine.errors import PolicyError
 from engine.ledger import dialect
@@ -197,7 +197,7 @@ def _current(conn: Connection) -> dict[str, StoredVersion]:
     return {row.programme: _stored(row._mapping) for row in rows}
 
 
-def _stored(row: Mapping[str, Any]) -> StoredVersion:
+def _stored(row: RowMapping) -> StoredVersion:
     return StoredVersion(
         programme=row["programme"],
         version=row["version"],

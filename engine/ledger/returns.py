@@ -527,7 +527,7 @@ def still_qualifies(
 ) -> bool:
     """Whether what is left of the basket still meets a basket bonus's condition."""
     cur = evaluator.currency
-    states = []
+    states: list[_Priced] = []
     for line in sale["request"]["lines"]:
         left = quantities.sold[line["id"]] - quantities.after[line["id"]]
         if left:

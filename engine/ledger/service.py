@@ -326,7 +326,7 @@ class Ledger:
     # --- adjustments, redemptions, merges ----------------------------------------------
 
     def adjust(
-        self, programme: str, member_id: str, points: int, *, reason: str, actor: str, key: str
+        self, programme: str, member_id: str, points: object, *, reason: str, actor: str, key: str
     ) -> Outcome:
         """Add (positive) or remove (negative) points by hand, with a reason and an actor."""
         evaluator = self.evaluator(programme)

@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
 )
 
-from engine.calendar import local_date, period_bounds
+from engine.calendar import PeriodKind, local_date, period_bounds
 from engine.errors import UnknownMember
 from engine.ledger import dialect
 from engine.ledger.offers import held_offers
@@ -239,13 +239,13 @@ def _lot(row: Any) -> Lot:
     return Lot(str(row.id), row.points_left, row.earned_at, row.expires_at)
 
 
-def current_period_start(programme: ProgrammeLike, row: Mapping[str, Any], today: date) -> date:
-    return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]  # type: ignore[arg-type]
+def current_period_start(programme: ProgrammeLike, row: Mapping[Any, Any], today: date) -> date:
+    return period_bounds(_period_kind(programme), today, joined=row["joined"])[0]
 
 
 def current_spend(
     programme: ProgrammeLike,
-    row: Mapping[str, Any],
+    row: Mapping[Any, Any],
     today: date,
     conn: Connection | None = None,
 ) -> Decimal:
@@ -265,7 +265,7 @@ def current_spend(
     return Decimal(row["qualifying_spend"]).quantize(exponent)
 
 
-def _period_kind(programme: ProgrammeLike) -> str:
+def _period_kind(programme: ProgrammeLike) -> PeriodKind:
     return model_of(programme).tiers.period
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -86,25 +87,13 @@ def run_command(
 def _run_one(engine: Engine, evaluator: Evaluator, day: date, *, quiet: bool) -> RunReport:
     steps = len(evaluator.model.outreach) + 1
     label = f"{evaluator.programme.id} {day.isoformat()}"
-    with click.progressbar(
-        length=steps, label=label, file=sys.stderr if not quiet else _Null()
-    ) as bar:
+    shown = sys.stderr if not quiet else io.StringIO()  # quiet: drawn where no one looks
+    with click.progressbar(length=steps, label=label, file=shown) as bar:
 
         def advance(_step: str) -> None:
             bar.update(1)
 
         return run_outreach(engine, evaluator, day, progress=advance)
-
-
-class _Null:
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def isatty(self) -> bool:
-        return False
 
 
 def _summary(report: RunReport) -> str:

@@ -203,7 +203,7 @@ def _template(cache: dict[str, Template | Exception], trigger: Mapping[str, Any]
 # --- the variables --------------------------------------------------------------------------------
 
 
-def context(setup: Setup, trigger: Mapping[str, Any], row: Mapping[str, Any]) -> Context:
+def context(setup: Setup, trigger: Mapping[str, Any], row: RowMapping) -> Context:
     """The variables of ``trigger``'s template for one task (see templates.BY_TRIGGER)."""
     f = setup.formats
     payload = row["payload"] or {}
@@ -224,7 +224,7 @@ def context(setup: Setup, trigger: Mapping[str, Any], row: Mapping[str, Any]) ->
     return common | SPECIFIC[kind](setup, payload, row)
 
 
-def _expiring(setup: Setup, payload: Mapping[str, Any], row: Mapping[str, Any]) -> Context:
+def _expiring(setup: Setup, payload: Mapping[str, Any], row: RowMapping) -> Context:
     burn = setup.model.burn
     points = int(payload["points"])
     value = (
@@ -241,11 +241,11 @@ def _expiring(setup: Setup, payload: Mapping[str, Any], row: Mapping[str, Any]) 
     }
 
 
-def _birthday(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) -> Context:
+def _birthday(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
     return {"birthday": setup.formats.day(date.fromisoformat(payload["birthday"]))}
 
 
-def _lapse(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) -> Context:
+def _lapse(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
     return {
         "last_purchase_date": setup.formats.day(date.fromisoformat(payload["last_purchase_date"])),
         "days_since": int(payload["days_since"]),
@@ -253,7 +253,7 @@ def _lapse(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) ->
     }
 
 
-def _near_upgrade(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) -> Context:
+def _near_upgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
     spend = setup.amount(payload["spend"])
     threshold = setup.thresholds[payload["next_tier"]]
     start = date.fromisoformat(payload["period_start"])
@@ -266,14 +266,14 @@ def _near_upgrade(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, A
     }
 
 
-def _upgrade(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) -> Context:
+def _upgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
     return {
         "previous_tier": setup.tier_name(payload.get("previous_tier")),
         "since": setup.formats.day(date.fromisoformat(payload["since"])),
     }
 
 
-def _downgrade(setup: Setup, payload: Mapping[str, Any], _row: Mapping[str, Any]) -> Context:
+def _downgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
     spend = setup.amount(payload["spend"])
     tier = payload["tier"]
     return {
@@ -295,7 +295,7 @@ def tier_after_review(setup: Setup, tier: str, spend: Decimal) -> str:
     return qualified[-1] if qualified else setup.levels[0]
 
 
-SPECIFIC: dict[str, Callable[[Setup, Mapping[str, Any], Mapping[str, Any]], Context]] = {
+SPECIFIC: dict[str, Callable[[Setup, Mapping[str, Any], RowMapping], Context]] = {
     "points_expiring": _expiring,
     "birthday": _birthday,
     "lapse": _lapse,

@@ -141,7 +141,7 @@ class Sql:
         exprs = [
             literal(p, String) if isinstance(p, str) else type_coerce(p, String) for p in parts
         ]
-        out = exprs[0]
+        out: Expr = exprs[0]
         for part in exprs[1:]:
             out = out + part
         return out

@@ -8,7 +8,7 @@ sent → done or failed; failed → new (try again) or done. ``done`` is final.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TextIO
@@ -82,7 +82,7 @@ def _query(programme: str, filters: Filters) -> Select[Any]:
     return filters.apply(query).order_by(outreach_tasks.c.id)
 
 
-def view(row: Mapping[str, Any]) -> dict[str, Any]:
+def view(row: RowMapping) -> dict[str, Any]:
     """A task as the API and the CLI show it."""
     return {
         "id": row["id"],
@@ -103,7 +103,7 @@ def view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def address(row: Mapping[str, Any]) -> str | None:
+def address(row: RowMapping) -> str | None:
     """Where the task's channel reaches the member (None for app pushes)."""
     field = CONTACT_FIELD.get(row["channel"])
     return (row.get("contact") or {}).get(field) if field else None

@@ -344,13 +344,12 @@ def _learned_cycles(scope: Scope, candidates: Any, span: tuple[datetime, datetim
             .having(func.count(gaps.c.gap) >= least)
             .subquery("learned")
         )
-    window = {"partition_by": gaps.c.member_id}
     ranked = (
         select(
             gaps.c.member_id,
             gaps.c.gap,
-            func.row_number().over(**window, order_by=gaps.c.gap).label("rn"),
-            func.count().over(**window).label("n"),
+            func.row_number().over(partition_by=gaps.c.member_id, order_by=gaps.c.gap).label("rn"),
+            func.count().over(partition_by=gaps.c.member_id).label("n"),
         )
         .where(gaps.c.gap.is_not(None))
         .subquery("ranked")

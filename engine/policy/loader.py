@@ -26,10 +26,10 @@ from engine.policy.model import (
     ProgrammeModel,
     TierPolicy,
 )
-from engine.policy.problems import Problem, has_errors, sort_problems
+from engine.policy.problems import Path, Problem, has_errors, sort_problems
 from engine.policy.schema import schema_problems
 from engine.policy.semantic import semantic_problems
-from engine.policy.source import Loaded, SourceMap, load_yaml
+from engine.policy.source import Loaded, Position, SourceMap, load_yaml
 
 MERGED_SECTIONS = ("rules", "campaigns", "outreach")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -349,7 +349,7 @@ def _append_sections(document: dict[str, Any], positions: SourceMap, fragment: L
             continue
         offset = len(document.get(section, []))
         document[section] = [*document.get(section, []), *extra]
-        shift = {(section, i): (section, offset + i) for i in range(len(extra))}
+        shift: dict[Path, Path] = {(section, i): (section, offset + i) for i in range(len(extra))}
         only_items = SourceMap(
             {
                 k: v
@@ -371,6 +371,7 @@ def _place(problem: Problem, positions: SourceMap) -> Problem:
         return problem
     key, value = positions.keys.get(problem.path), positions.values.get(problem.path)
     # A value on its key's line is pointed at itself; a block value or a key, at the key.
+    where: Position | None
     if key and (problem.code == "schema.unknown_field" or not value or value.line != key.line):
         where = key
     else:

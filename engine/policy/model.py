@@ -17,6 +17,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from engine.calendar import PeriodKind, StatusRule, Through
+
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 QUALIFYING_PERIOD = "calendar_year"
@@ -59,10 +61,10 @@ class TierPolicy:
     """The ``tiers:`` section (a programme without one has no levels)."""
 
     levels: tuple[Mapping[str, Any], ...]
-    period: str  # qualifying.period
+    period: PeriodKind  # qualifying.period
     metric: str  # qualifying.metric
-    status_lasts: str
-    status_through: str
+    status_lasts: StatusRule
+    status_through: Through
     downgrade: str
 
     @classmethod

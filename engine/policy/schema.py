@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Protocol, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -76,16 +76,29 @@ def _most_specific(error: ValidationError) -> ValidationError:
     return error
 
 
+class _Reported(Protocol):
+    """The fields of a reported ValidationError that the explainers read (our schemas are all
+    objects, never ``true``/``false``, so ``schema`` is a mapping)."""
+
+    message: str
+    validator: Any
+    validator_value: Any
+    instance: Any
+    schema: Mapping[str, Any]
+    context: Sequence[_Reported]
+
+
 def _explain(error: ValidationError) -> Iterator[Problem]:
     path: Path = tuple(error.absolute_path)
     explain = _EXPLAINERS.get(str(error.validator))
     if explain is None:
         yield Problem(error.message, path, code=f"schema.{error.validator}")
         return
-    yield from explain(error, path)
+    # jsonschema sets every field of the errors it reports; the stubs allow unset ones.
+    yield from explain(cast(_Reported, error), path)
 
 
-def _required(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _required(error: _Reported, path: Path) -> Iterator[Problem]:
     hint = error.schema.get("description") if isinstance(error.schema, dict) else None
     # jsonschema reports each missing property as an error of its own, named first in the message.
     name = next((n for n in error.validator_value if error.message.startswith(repr(n))), None)
@@ -93,7 +106,7 @@ def _required(error: ValidationError, path: Path) -> Iterator[Problem]:
         yield Problem(f"missing required field '{name}'", path, hint=hint, code="schema.required")
 
 
-def _additional(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _additional(error: _Reported, path: Path) -> Iterator[Problem]:
     allowed = sorted(error.schema.get("properties", {}))
     for key in error.instance:
         if key in allowed:
@@ -105,7 +118,7 @@ def _additional(error: ValidationError, path: Path) -> Iterator[Problem]:
         )
 
 
-def _type(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _type(error: _Reported, path: Path) -> Iterator[Problem]:
     expected = error.validator_value
     names = [expected] if isinstance(expected, str) else list(expected)
     if "number" in names and "integer" in names:
@@ -120,7 +133,7 @@ def _type(error: ValidationError, path: Path) -> Iterator[Problem]:
     yield Problem(f"expected {wanted}, got {describe(value)}", path, hint=hint, code="schema.type")
 
 
-def _enum(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _enum(error: _Reported, path: Path) -> Iterator[Problem]:
     choices = [str(c) for c in error.validator_value]
     close = difflib.get_close_matches(str(error.instance), choices, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'?" if close else None
@@ -132,7 +145,7 @@ def _enum(error: ValidationError, path: Path) -> Iterator[Problem]:
     )
 
 
-def _bound(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _bound(error: _Reported, path: Path) -> Iterator[Problem]:
     words = {
         "minimum": "at least",
         "maximum": "at most",
@@ -146,7 +159,7 @@ def _bound(error: ValidationError, path: Path) -> Iterator[Problem]:
     )
 
 
-def _items(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _items(error: _Reported, path: Path) -> Iterator[Problem]:
     n = error.validator_value
     if error.validator == "minItems":
         message = f"needs at least {n} entr{'y' if n == 1 else 'ies'}"
@@ -155,7 +168,7 @@ def _items(error: ValidationError, path: Path) -> Iterator[Problem]:
     yield Problem(message, path, code="schema.count")
 
 
-def _properties_count(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _properties_count(error: _Reported, path: Path) -> Iterator[Problem]:
     options = sorted(error.schema.get("properties", {}))
     if error.validator == "minProperties":
         message = f"is empty; give at least {error.validator_value} of: {', '.join(options)}"
@@ -168,14 +181,14 @@ def _properties_count(error: ValidationError, path: Path) -> Iterator[Problem]:
     yield Problem(message, path, hint=hint, code="schema.count")
 
 
-def _pattern(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _pattern(error: _Reported, path: Path) -> Iterator[Problem]:
     rule = error.schema.get("description") or f"the pattern {error.validator_value}"
     yield Problem(
         f"{describe(error.instance)} is not valid: use {rule}", path, code="schema.pattern"
     )
 
 
-def _format(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _format(error: _Reported, path: Path) -> Iterator[Problem]:
     if error.validator_value == "date":
         message = f"{describe(error.instance)} is not a real date"
         yield Problem(message, path, hint="write dates as YYYY-MM-DD", code="schema.format")
@@ -183,7 +196,7 @@ def _format(error: ValidationError, path: Path) -> Iterator[Problem]:
         yield Problem(error.message, path, code="schema.format")
 
 
-def _length(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _length(error: _Reported, path: Path) -> Iterator[Problem]:
     if error.validator == "minLength":
         yield Problem("must not be empty", path, code="schema.length")
     else:
@@ -191,7 +204,7 @@ def _length(error: ValidationError, path: Path) -> Iterator[Problem]:
         yield Problem(f"is too long (at most {n} characters)", path, code="schema.length")
 
 
-def _property_names(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _property_names(error: _Reported, path: Path) -> Iterator[Problem]:
     key = error.instance
     inner = error.context[0] if error.context else None
     rule = inner.schema.get("description") if inner is not None else None
@@ -199,7 +212,7 @@ def _property_names(error: ValidationError, path: Path) -> Iterator[Problem]:
     yield Problem(message, (*path, key), code="schema.name")
 
 
-def _const(error: ValidationError, path: Path) -> Iterator[Problem]:
+def _const(error: _Reported, path: Path) -> Iterator[Problem]:
     message = f"must be {error.validator_value!r}, got {describe(error.instance)}"
     yield Problem(message, path, code="schema.const")
 

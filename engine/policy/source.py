@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
-import yaml.cyaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from engine.policy.problems import Path, Problem
 
@@ -173,7 +175,15 @@ def _compose(text: str) -> Node:
     return node
 
 
-class _Limits(Composer):
+if TYPE_CHECKING:  # the mixin is used with a reader, scanner and parser (Python's or libyaml's)
+
+    class _Composing(Reader, Scanner, Parser, Composer): ...
+
+else:
+    _Composing = Composer
+
+
+class _Limits(_Composing):
     """Composing with limits: refuses a hostile document *while composing it*, in milliseconds.
 
     PyYAML composes an alias as a second reference to the anchored node, so a "billion
@@ -203,7 +213,8 @@ class _Limits(Composer):
         try:
             if self.depth > MAX_DEPTH + 1:  # the root is at depth 1, as deep as the builder allows
                 raise _Abort(_limit_problem(mark, _TOO_DEEP))
-            node: Node = super().compose_node(parent, index)
+            # typed Node | None, but a node is composed for every event it is called on
+            node = cast(Node, super().compose_node(parent, index))
         finally:
             self.depth -= 1
         if alias:  # the document grows by the anchor's whole size
@@ -223,12 +234,13 @@ class _Limits(Composer):
 
 
 if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
 
-    class _BoundedLoader(_Limits, yaml.cyaml.CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+    class _BoundedLoader(_Limits, CParser, SafeConstructor, Resolver):
         """libyaml scans and parses (C: linear, fast); the composing above stays in Python."""
 
         def __init__(self, text: str) -> None:
-            yaml.cyaml.CParser.__init__(self, text)
+            CParser.__init__(self, text)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
@@ -236,7 +248,7 @@ if yaml.__with_libyaml__:
 
 else:  # pragma: no cover - PyYAML built without libyaml
 
-    class _BoundedLoader(_Limits, yaml.SafeLoader):  # type: ignore[no-redef]
+    class _BoundedLoader(_Limits, yaml.SafeLoader):  # type: ignore[no-redef]  # either/or by build
         def __init__(self, text: str) -> None:
             yaml.SafeLoader.__init__(self, text)
             self.start_limits()
@@ -315,9 +327,9 @@ class _Builder:
             return None
         if isinstance(node, MappingNode):
             return self.mapping(node, path, depth)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self.scalar(node, path)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
 
     def mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

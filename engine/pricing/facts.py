@@ -22,9 +22,14 @@ HOLDOUT = "holdout"
 
 
 class PricedLine(Protocol):
-    index: int
-    line: Line
-    amount: int
+    """A sale line with its price in minor units (read-only, so frozen dataclasses fit)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def line(self) -> Line: ...
+    @property
+    def amount(self) -> int: ...
 
 
 def build_facts(

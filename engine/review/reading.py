@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.policy.problems import Path
 
@@ -101,7 +101,7 @@ def upper_bound(test: Any) -> Decimal | None:
     return lower_bound(test) if not isinstance(test, list) else None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | Decimal]:
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
@@ -155,7 +155,7 @@ def monthly_day(test: Any) -> int | None:
 
 def is_one_off(limit: Mapping[str, Any] | None) -> bool:
     """A limit of once ever (a sign-up gift) does not bring anyone back twice."""
-    return bool(limit) and limit.get("period") == "ever" and limit.get("per_member") == 1
+    return bool(limit and limit.get("period") == "ever" and limit.get("per_member") == 1)
 
 
 def plain(value: Decimal | int) -> str:

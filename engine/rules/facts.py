@@ -83,9 +83,9 @@ def _check(kind: Kind, value: Any) -> str | None:
     expected = _TYPES[kind]
     if type(value) is not expected:  # exact: bool is an int, and floats are refused
         return f"expected {expected.__name__}, got {type(value).__name__} {value!r}"
-    if expected is int and abs(value) > MAX_INT:
+    if type(value) is int and abs(value) > MAX_INT:
         return f"{value} is too large"
-    if expected is str:
+    if type(value) is str:
         return _text_problem(value) or (
             f"expected one of {', '.join(WEEKDAYS)}, got {value!r}"
             if kind == "weekday" and value not in WEEKDAYS

@@ -81,7 +81,7 @@ class Clauses:
     def _inactive(self, low: int | None, high: int | None) -> ColumnElement[bool]:
         """Last purchase between ``low`` and ``high`` whole local days ago (inclusive)."""
         bought = self.members.c.last_purchase_at
-        parts = [bought.is_not(None)]
+        parts: list[ColumnElement[bool]] = [bought.is_not(None)]
         if high is not None:
             parts.append(bought >= start_of_day(self.today - timedelta(days=high), self.tz))
         if low is not None:
@@ -89,7 +89,7 @@ class Clauses:
         return and_(*parts)
 
     def _joined_days(self, low: int | None, high: int | None) -> ColumnElement[bool]:
-        parts = [true()]
+        parts: list[ColumnElement[bool]] = [true()]
         if high is not None:
             parts.append(self.members.c.joined >= self.today - timedelta(days=high))
         if low is not None:

@@ -114,6 +114,7 @@ def test_workers_on_one_database_share_the_signing_secret(app, keys, tmp_path):
     assert elsewhere.get("/v1/programmes", headers={"X-CSRF-Token": token}).status_code == 200
 
 
+@pytest.mark.db  # create_app opens a ledger
 def test_a_configured_secret_is_used_as_given(tmp_path):
     app = create_app(
         {

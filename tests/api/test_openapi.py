@@ -270,6 +270,7 @@ def test_health_and_readiness(api):
     assert ready["status"] == "ready" and "coffee-shop" in ready["programmes"]
 
 
+@pytest.mark.db  # create_app opens a ledger
 def test_not_ready_without_programmes_is_503(tmp_path):
     (tmp_path / "rules").mkdir()
     app = _app(tmp_path, rules=str(tmp_path / "rules"))
@@ -566,6 +567,7 @@ def test_history_pages_with_next_before(api):
     assert page["entries"][0]["id"] < first["entries"][0]["id"]
 
 
+@pytest.mark.db  # create_app opens a ledger
 def test_a_refused_reload_is_422_with_the_report(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules" / "coffee-shop", rules / "coffee-shop")

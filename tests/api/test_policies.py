@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from api import create_app
 from engine.ledger.keys import create_key
+
+pytestmark = pytest.mark.db  # every test publishes to a ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 

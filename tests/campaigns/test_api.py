@@ -12,6 +12,8 @@ from engine.campaigns.model import Context
 from engine.ledger.keys import create_key
 from tests.campaigns.conftest import CAMPAIGN
 
+pytestmark = pytest.mark.db  # the app opens a ledger
+
 BASE = "/v1/programmes/recommended"
 AT = "2026-04-12T20:00:00+08:00"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.campaigns import main
+
+pytestmark = pytest.mark.db  # the benchmark fills a ledger
 
 
 def test_the_bench_runs_and_prints_its_table(tmp_path, capsys):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from engine.campaigns.cli import analyze, campaign, demo
 from engine.ledger.db import open_database
 from tests.campaigns.conftest import CAMPAIGN, RECOMMENDED
+
+pytestmark = pytest.mark.db  # the commands run on a ledger
 
 
 def test_the_whole_campaign_from_the_command_line(tmp_path):

@@ -15,6 +15,8 @@ from engine.ledger.tables import lots, members
 from tests.ledger.conftest import BEANS, sale
 from tests.ledger.test_jobs import seed_lots
 
+pytestmark = pytest.mark.db  # the commands open (or fail to open) a ledger
+
 COFFEE = "rules/coffee-shop/programme.yaml"
 RECOMMENDED = "rules/recommended/programme.yaml"
 SHOP = "coffee-shop"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.outreach import main
+
+pytestmark = pytest.mark.db  # the benchmark writes to both backends
 
 
 def test_the_bench_runs_on_both_backends(capsys):

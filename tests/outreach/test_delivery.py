@@ -130,6 +130,7 @@ def test_a_failing_webhook_loses_no_task(database, day):
     assert {t["status"] for t in tasks(database)} == {"sent"}
 
 
+@pytest.mark.http  # connects to a closed port
 def test_an_unreachable_webhook_is_a_failure_not_a_crash():
     outcome = send(
         "http://127.0.0.1:9/nothing", {}, "k", Retry(attempts=2, timeout=1), sleep=lambda _s: None
@@ -137,6 +138,7 @@ def test_an_unreachable_webhook_is_a_failure_not_a_crash():
     assert not outcome.ok and outcome.attempts == 2 and outcome.error
 
 
+@pytest.mark.http  # a local webhook server
 def test_a_client_error_is_not_retried():
     class Refuse(BaseHTTPRequestHandler):
         def do_POST(self):

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -176,6 +177,7 @@ FACTS = st.builds(
 )
 
 
+@pytest.mark.db  # SQL audiences run on SQLite
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     whens=st.lists(WHEN, min_size=1, max_size=8),

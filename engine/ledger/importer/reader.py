@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 from engine.calendar import expiry_of, pending_until_day, period_bounds
 from engine.errors import InputError
@@ -177,7 +177,7 @@ def batches_of(reader: Reader, in_process: bool) -> Iterator[Iterator[Batch]]:
         process.stdout.close()
 
 
-def _received(stream: BinaryIO) -> Iterator[Batch]:
+def _received(stream: IO[bytes]) -> Iterator[Batch]:
     while True:
         try:
             item = pickle.load(stream)  # written by our own reader process

@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from engine.errors import InputError
 
@@ -50,7 +50,7 @@ def silent(_done: int, _total: int) -> None:
 class Counting(io.RawIOBase):
     """A binary stream that counts the bytes read through it (for progress)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: io.BufferedReader) -> None:
         self.raw = raw
         self.count = 0
 

@@ -178,8 +178,8 @@ def top_percent_boundary(
             .subquery()
         )
         num, den = literal(share.numerator, Integer), literal(share.denominator, Integer)
-        k = (ranked.c.n * num + den - 1) // den
-        return conn.execute(select(ranked.c.spend).where(ranked.c.rank == k)).scalar()
+        nth = (ranked.c.n * num + den - 1) // den
+        return conn.execute(select(ranked.c.spend).where(ranked.c.rank == nth)).scalar()
     n = conn.execute(select(func.count()).select_from(members).where(plan.population)).scalar_one()
     if not n:
         return None
@@ -243,7 +243,7 @@ def _transition(plan: ReviewPlan, thresholds: Mapping[str, Decimal]) -> _Transit
     expired = and_(held.is_not(None), held <= plan.end)
     fallback = {"never": current, "one_level": current - 1}.get(plan.downgrade, qualified)
     new = case((qualified >= current, qualified), (not_(expired), current), else_=fallback)
-    kept = held
+    kept: ColumnElement[Any] = held
     if plan.valid_new is not None:
         renewed = case((held > plan.valid_new, held), else_=literal(plan.valid_new, Date))
         kept = case((qualified == current, renewed), else_=held)

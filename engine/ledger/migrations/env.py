@@ -8,7 +8,8 @@ from sqlalchemy import Connection, create_engine, text
 from engine.ledger.tables import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+url = config.get_main_option("sqlalchemy.url", "")  # set by open_database, or alembic.ini
+engine = config.attributes.get("engine") or create_engine(url)
 
 # Any number that no other advisory lock of this database uses.
 MIGRATION_LOCK = 0x6C6F79616C7479
