@@ -19,7 +19,7 @@ CONTRACTS = {
     "engine never imports api": ("engine/money.py", "import api.errors"),
     "api is the only Flask importer": ("engine/ledger/keys.py", "import flask"),
     "the pricing core imports no ledger, SQLAlchemy, Flask or durable-rules": (
-        "engine/points.py",
+        "engine/pricing/points.py",
         "import sqlalchemy",
     ),
 }
