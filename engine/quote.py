@@ -53,7 +53,8 @@ from engine.points import (
 )
 from engine.policy.loader import Programme
 from engine.policy.problems import Problem
-from engine.rules import build_matcher
+from engine.rules import Facts, build_matcher
+from engine.rules.explain import why_not
 from engine.rules.parser import parse_when
 from engine.tiers import Ladder, Progress, thresholds
 
@@ -184,9 +185,12 @@ class Quote:
             "campaign_bonus": earned.campaign_bonus,
             "capped": earned.capped,
             "total": earned.total,
-            "status": "pending" if self.pending_until else "spendable",
-            "spendable_from": self.pending_until.isoformat() if self.pending_until else None,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "status": _status(earned.total, self.pending_until),
+            "spendable_from": self.pending_until.isoformat()
+            if self.pending_until and earned.total > 0
+            else None,
+            # The last second of the last local day (§12), not its last microsecond.
+            "expires_at": self.expires_at.isoformat("T", "seconds") if self.expires_at else None,
         }
 
     def _tier(self) -> dict[str, Any]:
@@ -295,6 +299,7 @@ class Evaluator:
             for cid, when in audience_conditions(document)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
+        self._by_id = {condition.rule_id: condition for condition in conditions}
         self.trials = trials(document)
         self._compile_plan(document)
 
@@ -375,6 +380,7 @@ class Evaluator:
             stopped=stopped_campaigns,
             trying=self._trials(try_campaigns),
             member_id=member.id,
+            unmet=partial(self._unmet, facts) if explain else None,
         )
         if member.offers:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
@@ -404,6 +410,9 @@ class Evaluator:
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
         )
+
+    def _unmet(self, facts: Facts, condition_id: str) -> str:
+        return why_not(self._by_id[condition_id], facts, self.currency.exponent)
 
     def _check_tier(self, member: Member) -> None:
         known = self._tier_ids
@@ -575,7 +584,7 @@ class Evaluator:
                 TraceEntry(
                     f"tier:{member.tier}",
                     "points_multiplier",
-                    f"{multiplier.label}: +{earned.tier_bonus}",
+                    f"{multiplier.label}: {earned.tier_bonus:+d}",
                     f"{member.tier} members earn {multiplier.label}",
                 )
             )
@@ -687,6 +696,13 @@ class Evaluator:
 
 
 # --- member offers (outreach entitlements) -----------------------------------------------
+
+
+def _status(total: int, pending_until: datetime | None) -> str:
+    """A sale that earns no points has nothing pending or spendable: ``none``."""
+    if total <= 0:
+        return "none"
+    return "pending" if pending_until else "spendable"
 
 
 def _with_member_offers(
