@@ -558,7 +558,7 @@ def same(expected: Any, actual: Any) -> bool:
     """Whether a quote value matches what a scenario expects.
 
     Numbers and money compare as exact decimals (``42.1`` = ``"42.10"``); a date matches a
-    time on that day (``"2027-11-30"`` matches ``"2027-11-30T23:59:59.999999+08:00"``); lists
+    time on that day (``"2027-11-30"`` matches ``"2027-11-30T23:59:59+08:00"``); lists
     compare in order; a mapping inside a list must match exactly.
     """
     if expected is None or isinstance(expected, bool) or isinstance(actual, bool):

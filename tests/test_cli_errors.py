@@ -73,3 +73,38 @@ def test_the_campaign_commands_list_problems_readably_not_as_records(tmp_path: P
 def test_no_command_module_catches_domain_errors_itself(module: str) -> None:
     source = (ROOT / module).read_text(encoding="utf-8")
     assert not re.search(r"except \(?[\w, ]*(LoyaltyError|ProblemsError)", source)
+
+
+def test_a_huge_line_amount_is_refused_at_the_cli_edge_naming_its_field(tmp_path: Path) -> None:
+    from engine.cli import main
+
+    member, sale = tmp_path / "member.json", tmp_path / "sale.json"
+    member.write_text('{"id": "m1"}')
+    line = '{"id": "1", "sku": "X", "quantity": 100000, "unit_price": "99999999999999999999"}'
+    sale.write_text(f'{{"id": "t1", "at": "2026-12-18T12:00:00+08:00", "lines": [{line}]}}')
+    programme = str(ROOT / "rules" / "coffee-shop" / "programme.yaml")
+    args = ["quote", programme, "--member", str(member), "--transaction", str(sale)]
+    result = CliRunner().invoke(main, [*args, "--matcher", "python"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: the transaction is invalid",
+        "  error: quantity times unit_price comes to 9,999,999,999,999,999,999,900,000; a sale "
+        "may come to at most 10,000,000,000,000.00 CNY [lines[0].unit_price]",
+    ]
+
+
+def test_a_basket_over_the_limit_line_by_line_is_refused_on_its_lines(tmp_path: Path) -> None:
+    from engine.money import currency
+    from engine.pricing.model import parse_transaction
+
+    line = {"sku": "X", "quantity": 100000, "unit_price": "60000000"}
+    lines = [{**line, "id": str(i)} for i in range(2)]
+    with pytest.raises(LoyaltyError) as refused:
+        parse_transaction(
+            {"id": "t", "at": "2026-12-18T12:00:00+08:00", "lines": lines}, currency("CNY")
+        )
+    (problem,) = refused.value.problems  # type: ignore[attr-defined]
+    assert problem.path == ("lines",)
+    assert problem.message == (
+        "the lines come to 12,000,000,000,000; at most 10,000,000,000,000.00 CNY per sale"
+    )

@@ -7,6 +7,7 @@ deals with positions).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
@@ -27,6 +28,14 @@ class Problem:
     line: int | None = None
     column: int | None = None
     code: str = "invalid"
+
+    def __post_init__(self) -> None:
+        # A path given as text ("when.transaction.amount") would otherwise be rendered one
+        # character at a time (w.h.e.n...) and point at no line: read it as a rendered path.
+        if isinstance(self.path, str):
+            object.__setattr__(self, "path", parse_path(self.path))
+        elif not isinstance(self.path, tuple):
+            object.__setattr__(self, "path", tuple(self.path))
 
     @property
     def is_error(self) -> bool:
@@ -60,6 +69,8 @@ class Problem:
 
 def render_path(path: Path) -> str:
     """``('tiers', 'levels', 2, 'threshold')`` → ``tiers.levels[2].threshold``."""
+    if isinstance(path, str):  # already rendered: iterating it would dot every character
+        return path
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -67,6 +78,14 @@ def render_path(path: Path) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+_SEGMENT = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def parse_path(text: str) -> Path:
+    """``tiers.levels[2].threshold`` → ``('tiers', 'levels', 2, 'threshold')``."""
+    return tuple(int(index) if index else name for index, name in _SEGMENT.findall(text))
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

@@ -250,7 +250,8 @@ def _money_values(doc: Document) -> Iterator[tuple[Path, Any]]:
         yield (*path, "threshold", "amount"), level.get("threshold", {}).get("amount")
         yield (*path, "floor"), level.get("floor")
         yield (*path, "paid", "fee"), level.get("paid", {}).get("fee")
-    yield ("burn", "worth"), doc.get("burn", {}).get("worth")
+    # burn.worth is not listed: it is a ratio (1,000 points = 7.00 may be written as 1 point =
+    # 0.007), kept exact; only the money a redemption pays is cut to the minor unit (§19.5).
     yield ("earn", "per"), doc.get("earn", {}).get("per")
     for index, reward in enumerate(doc.get("burn", {}).get("catalogue", [])):
         yield ("burn", "catalogue", index, "voucher"), reward.get("voucher")

@@ -136,7 +136,8 @@ def _cut(earned: Earned, source: str, excess: int) -> int:
             excess -= taken
         return excess
     attribute = "tier_bonus" if source == "tier" else "base"
-    taken = min(getattr(earned, attribute), excess)
+    # A tier multiplier below 1 makes the tier bonus negative: nothing to cut there.
+    taken = min(max(getattr(earned, attribute), 0), excess)
     setattr(earned, attribute, getattr(earned, attribute) - taken)
     return excess - taken
 

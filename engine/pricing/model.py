@@ -20,6 +20,9 @@ from engine.policy.schema import schema_problems
 
 PERIODS = ("day", "week", "month", "year", "campaign", "ever")
 MIN_YEAR, MAX_YEAR = 1900, 2999  # beyond these, date arithmetic (expiry) and databases overflow
+# The largest sale, in minor units: the matchers carry amounts as integers that must stay exact
+# through JSON and C (2**53); a bigger total is refused here, naming the field, not deep inside.
+MAX_SALE_MINOR = 10**15
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
     )
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
+    reader.sale_size(lines)
     reader.raise_if_any("the transaction is invalid")
     return transaction
 
@@ -249,6 +253,21 @@ class _Reader:
         if line.discount < 0 or line.discount > line.gross:
             self.add((*path, "discount"), f"the line discount must be between 0 and {line.gross}")
         return line
+
+    def sale_size(self, lines: tuple[Line, ...]) -> None:
+        """Refuse a line or a basket above ``MAX_SALE_MINOR`` (a typo'd price, a test value)."""
+        limit = Decimal(MAX_SALE_MINOR).scaleb(-self.currency.exponent)
+        largest = f"{limit:,f} {self.currency.code}"
+        for index, line in enumerate(lines):
+            if line.gross > limit:
+                self.add(
+                    ("lines", index, "unit_price"),
+                    f"quantity times unit_price comes to {line.gross:,f}; a sale may come to "
+                    f"at most {largest}",
+                )
+        total = sum((line.gross for line in lines), Decimal(0))
+        if total > limit and all(line.gross <= limit for line in lines):
+            self.add(("lines",), f"the lines come to {total:,f}; at most {largest} per sale")
 
     def unique_line_ids(self, lines: tuple[Line, ...]) -> None:
         for index, duplicate in _duplicates([line.id for line in lines]):

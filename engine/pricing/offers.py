@@ -9,7 +9,7 @@ combinations, and stacking.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -235,11 +235,13 @@ def select(
     stopped: Collection[str] = (),
     trying: Collection[Trial] = (),
     member_id: str = "",
+    unmet: Callable[[str], str] | None = None,
 ) -> tuple[list[Applied], list[Skipped]]:
     """The offers that apply, in order, after eligibility and stacking; and the others.
 
     Campaigns in ``trying`` are evaluated as if live: their window is ignored and a member
-    not yet assigned to one gets the group a launch would give them.
+    not yet assigned to one gets the group a launch would give them. ``unmet`` names the test
+    an offer's condition failed (``--explain``), given its condition id.
     """
     bound = _first_binding(matches)
     if trying:
@@ -259,6 +261,7 @@ def select(
             assignments=assignments,
             stopped=stopped,
             timeless=offer.id in stopped_or_tried,
+            unmet=unmet,
         )
         if reason:
             skipped.append(Skipped(offer, reason))
@@ -289,6 +292,7 @@ def _ineligible(
     assignments: Mapping[str, str],
     stopped: Collection[str] = (),
     timeless: bool = False,
+    unmet: Callable[[str], str] | None = None,
 ) -> str | None:
     if offer.kind == "campaign" and offer.id in stopped:
         return "the campaign's budget is spent"
@@ -306,7 +310,7 @@ def _ineligible(
     if offer.audience_id and offer.audience_id not in bound:
         return "the member is not in the campaign's audience"
     if offer.condition_id not in bound:
-        return "its conditions are not met"
+        return unmet(offer.condition_id) if unmet else "its conditions are not met"
     if offer.limit:
         period = offer.limit.get("period", "ever")
         used = usage.get(offer.id, {}).get(period, 0)

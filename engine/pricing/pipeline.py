@@ -54,7 +54,8 @@ from engine.pricing.plan import (
 from engine.pricing.points import consume_lots, redemption_value, round_ratio, validate_redemption
 from engine.pricing.result import LineState, Quote, TraceEntry
 from engine.pricing.tiers import Ladder, Progress, thresholds
-from engine.rules import build_matcher
+from engine.rules import Facts, build_matcher
+from engine.rules.explain import why_not
 from engine.rules.parser import parse_when
 
 MatcherKind = Literal["durable", "python"]
@@ -89,6 +90,7 @@ class Evaluator:
             for cid, when in audience_conditions(model.campaigns)
         ]
         self.matcher = build_matcher(matcher, f"{programme.ruleset_name}.{matcher}", conditions)
+        self._by_id = {condition.rule_id: condition for condition in conditions}
         self.trials = trials(model.campaigns)
         self.plan = compile_plan(
             model, Ladder(self.levels, self.thresholds), self.offers, self.currency
@@ -162,6 +164,7 @@ class Evaluator:
             stopped=stopped_campaigns,
             trying=self._trials(try_campaigns),
             member_id=member.id,
+            unmet=partial(self._unmet, facts) if explain else None,
         )
         if member.offers:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
@@ -191,6 +194,9 @@ class Evaluator:
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
         )
+
+    def _unmet(self, facts: Facts, condition_id: str) -> str:
+        return why_not(self._by_id[condition_id], facts, self.currency.exponent)
 
     def _check_tier(self, member: Member) -> None:
         known = self.plan.tier_ids
@@ -363,7 +369,7 @@ class Evaluator:
                 TraceEntry(
                     f"tier:{member.tier}",
                     "points_multiplier",
-                    f"{multiplier.label}: +{earned.tier_bonus}",
+                    f"{multiplier.label}: {earned.tier_bonus:+d}",
                     f"{member.tier} members earn {multiplier.label}",
                 )
             )

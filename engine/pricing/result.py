@@ -140,9 +140,12 @@ class Quote:
             "campaign_bonus": earned.campaign_bonus,
             "capped": earned.capped,
             "total": earned.total,
-            "status": "pending" if self.pending_until else "spendable",
-            "spendable_from": self.pending_until.isoformat() if self.pending_until else None,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "status": _status(earned.total, self.pending_until),
+            "spendable_from": self.pending_until.isoformat()
+            if self.pending_until and earned.total > 0
+            else None,
+            # The last second of the last local day (§12), not its last microsecond.
+            "expires_at": self.expires_at.isoformat("T", "seconds") if self.expires_at else None,
         }
 
     def _tier(self) -> dict[str, Any]:
@@ -158,3 +161,10 @@ class Quote:
             "next_threshold": str(tier.next_threshold) if tier.next_threshold is not None else None,
             "remaining_to_next": str(remaining) if remaining is not None else None,
         }
+
+
+def _status(total: int, pending_until: datetime | None) -> str:
+    """A sale that earns no points has nothing pending or spendable: ``none``."""
+    if total <= 0:
+        return "none"
+    return "pending" if pending_until else "spendable"

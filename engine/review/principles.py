@@ -172,6 +172,18 @@ def _recurring_offers(doc: Document) -> Iterator[Evidence]:
             yield _found(f"every week ({', '.join(days)}): {offer.label}", *offer.path)
         elif (day := monthly_day(sale.get("date"))) is not None:
             yield _found(f"every month on day {day}: {offer.label}", *offer.path)
+        elif monthly := _monthly_fields(sale):
+            yield _found(f"every month ({monthly}): {offer.label}", *offer.path)
+
+
+def _monthly_fields(sale: Mapping[str, Any]) -> str:
+    """The recurring monthly tests a sale condition uses (day_of_month: [18]…), as written."""
+    names = ("day_of_month", "nth_weekday", "days_to_month_end", "last_day_of_month")
+    return ", ".join(f"{name}: {_yaml(sale[name])}" for name in names if name in sale)
+
+
+def _yaml(value: Any) -> str:
+    return "true" if value is True else str(value)  # as the file writes it, not Python's True
 
 
 def _recurring_benefits(doc: Document) -> Iterator[Evidence]:

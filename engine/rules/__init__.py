@@ -7,6 +7,7 @@ The package is a pipeline of stages, each importing only the stages before it:
 * ``parser``: a ``when`` mapping → a ``Condition``, refusing what no back end can run;
 * back ends: ``network`` (durable-rules' limits and rulesets) with ``durable`` (the engine),
   ``python`` (plain closures), ``sql`` (member tests as SQL, for campaign targeting);
+* ``explain``: the first test a condition failed, in words (``quote --explain``);
 * this module: the factory choosing a matching back end.
 
 parse_when(rule_id, when, currency_exponent=2) -> Condition

@@ -3,10 +3,16 @@
 Validated once, at construction, so both matchers can trust the types: a rule value and a
 fact value of the same field always have the same Python type (never a float, never a bool
 where a number belongs). ``None`` means absent; a test on an absent field is false.
+
+The recurring-date fields (``day_of_month``, ``days_to_month_end``, ``nth_weekday``,
+``month_day``) are computed here from the transaction's ``date``, so every caller and both
+matchers see the same calendar and a caller cannot send them out of step with the date.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +20,7 @@ from typing import Any
 from engine.errors import InputError
 from engine.policy.problems import Path, Problem
 from engine.rules.tree import (
+    CALENDAR_FIELDS,
     LINE_FIELDS,
     MAX_INT,
     MEMBER_FIELDS,
@@ -30,6 +37,10 @@ _TYPES: Mapping[Kind, type] = {
     "weekday": str,
     "text": str,
     "flag": bool,
+    "day_of_month": int,
+    "days_to_month_end": int,
+    "nth_weekday": int,
+    "month_day": int,
 }
 _LINE_FIELDS: Mapping[str, Kind] = {**LINE_FIELDS, "index": "int"}
 
@@ -45,8 +56,38 @@ class Facts:
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
         problems = list(_problems(self))
+        if not problems and isinstance(self.transaction, Mapping):
+            transaction, problems = _with_calendar(self.transaction)
+            object.__setattr__(self, "transaction", transaction)
         if problems:
             raise InputError(f"{len(problems)} problem(s) in the matcher's facts", problems)
+
+
+def calendar_fields(day: datetime.date) -> dict[str, int]:
+    """The recurring-date facts of one local date: 2026-12-24 → day 24, 7 days to the month's
+    end, the 4th of its weekday in the month, month-day 1224."""
+    last = calendar.monthrange(day.year, day.month)[1]
+    return {
+        "day_of_month": day.day,
+        "days_to_month_end": last - day.day,
+        "nth_weekday": (day.day - 1) // 7 + 1,
+        "month_day": day.month * 100 + day.day,
+    }
+
+
+def _with_calendar(transaction: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Problem]]:
+    given = [name for name in CALENDAR_FIELDS if transaction.get(name) is not None]
+    if given:
+        message = "is computed from the date; do not send it"
+        return transaction, [_problem(("transaction", name), message) for name in given]
+    stamp = transaction.get("date")
+    if stamp is None:
+        return transaction, []
+    try:
+        day = datetime.date(stamp // 10000, stamp // 100 % 100, stamp % 100)
+    except (ValueError, OverflowError):
+        return transaction, [_problem(("transaction", "date"), f"{stamp} is not a YYYYMMDD date")]
+    return {**transaction, **calendar_fields(day)}, []
 
 
 def _problems(facts: Facts) -> Iterator[Problem]:

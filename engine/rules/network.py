@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.policy.problems import Problem
-from engine.rules.tree import TAG_PREFIX, Condition, Test
+from engine.rules.tree import TAG_PREFIX, Condition, Test, wraps
 
 KIND = "fact_kind"
 TRANSACTION, MEMBER, LINE, END = "transaction", "member", "line", "end"
@@ -168,6 +168,8 @@ def _expressions(test: Test) -> list[dict[str, Any]]:
     if test.op in ("ne", "gt", "gte", "lt", "lte"):
         return [{"$neq" if test.op == "ne" else f"${test.op}": {name: value}}]
     assert isinstance(value, tuple)
+    if test.op == "between" and wraps(test):  # over new year: from low on, or up to high
+        return [{"$or": [{"$gte": {name: value[0]}}, {"$lte": {name: value[1]}}]}]
     if test.op == "between":
         return [{"$gte": {name: value[0]}}, {"$lte": {name: value[1]}}]
     if test.op == "in":

@@ -27,6 +27,7 @@ from engine.rules.tree import (
     MEMBER_FIELDS,
     OPERATORS,
     ORDERING,
+    RANGES,
     TAG_PREFIX,
     TRANSACTION_FIELDS,
     WEEKDAYS,
@@ -38,6 +39,7 @@ from engine.rules.tree import (
 
 _TAG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _INTEGER = re.compile(r"^[+-]?\d{1,16}$")
 _KIND_WORDS: Mapping[Kind, str] = MappingProxyType(
     {
@@ -48,6 +50,10 @@ _KIND_WORDS: Mapping[Kind, str] = MappingProxyType(
         "weekday": "a weekday",
         "text": "text",
         "flag": "a yes/no flag",
+        "day_of_month": "a day of the month",
+        "days_to_month_end": "a number of days",
+        "nth_weekday": "a week of the month",
+        "month_day": "a month-day",
     }
 )
 
@@ -91,9 +97,7 @@ class _Parser:
                 )
         condition = Condition(
             rule_id=rule_id,
-            transaction=self.block(
-                ("when", "transaction"), when.get("transaction"), TRANSACTION_FIELDS
-            ),
+            transaction=self.transaction(("when", "transaction"), when.get("transaction")),
             member=self.member(("when", "member"), when.get("member")),
             lines=self.lines(("when", "lines"), when.get("lines")),
         )
@@ -140,6 +144,20 @@ class _Parser:
                 continue
             tests += self.field((*path, key), key, fields[key], spec)
         return tuple(tests)
+
+    def transaction(self, path: Path, raw: Any) -> tuple[Test, ...]:
+        special = ("last_day_of_month",)
+        tests = list(self.block(path, raw, TRANSACTION_FIELDS, special=special))
+        if isinstance(raw, Mapping) and "last_day_of_month" in raw:
+            tests += self.last_day((*path, "last_day_of_month"), raw["last_day_of_month"])
+        return tuple(tests)
+
+    def last_day(self, path: Path, raw: Any) -> list[Test]:
+        # Shorthand: the last day is the one with no days left in the month.
+        if raw is not True:
+            self.fail(path, f"write last_day_of_month: true (or leave it out), got {raw!r}")
+            return []
+        return [Test("days_to_month_end", "eq", 0)]
 
     def member(self, path: Path, raw: Any) -> tuple[Test, ...]:
         tests = list(self.block(path, raw, MEMBER_FIELDS, special=("birthday", "tags")))
@@ -208,7 +226,7 @@ class _Parser:
         if low is None or high is None:
             return []
         assert isinstance(low, int) and isinstance(high, int)  # ordering kinds are all integers
-        if low > high:
+        if low > high and kind != "month_day":  # a yearly range may cross new year
             self.fail(path, f"between needs the low value first, got [{raw[0]}, {raw[1]}]")
             return []
         return [Test(name, "between", (low, high))]
@@ -259,8 +277,10 @@ def normalise(kind: Kind, raw: Any, exponent: int) -> Scalar:
         return _date(raw)
     if kind == "int":
         return _integer(raw)
-    if kind == "hour":
-        return _hour(raw)
+    if kind in RANGES:
+        return _ranged(kind, raw)
+    if kind == "month_day":
+        return _month_day(raw)
     if kind == "weekday":
         return _weekday(raw)
     if kind == "flag":
@@ -319,14 +339,28 @@ def _integer(raw: Any) -> int:
     raise _Bad(f"expected a whole number, got {raw!r}")
 
 
-def _hour(raw: Any) -> int:
+def _ranged(kind: Kind, raw: Any) -> int:
+    low, high = RANGES[kind]
     try:
-        hour = _integer(raw)
+        number = _integer(raw)
     except _Bad:
-        hour = -1
-    if not 0 <= hour <= 23:
-        raise _Bad(f"expected an hour from 0 to 23, got {raw!r}")
-    return hour
+        number = low - 1
+    if not low <= number <= high:
+        raise _Bad(f"expected {_KIND_WORDS[kind]} from {low} to {high}, got {raw!r}")
+    return number
+
+
+def _month_day(raw: Any) -> int:
+    match = _MONTH_DAY.match(raw) if isinstance(raw, str) else None
+    if match:
+        month, day = int(match[1]), int(match[2])
+        try:
+            datetime.date(2000, month, day)  # a leap year: 02-29 is a month-day
+        except ValueError:
+            pass
+        else:
+            return month * 100 + day
+    raise _Bad(f"expected a month-day like 12-24 (month first, quoted), got {raw!r}")
 
 
 def _date(raw: Any) -> int:

@@ -38,6 +38,8 @@ def _field_predicate(name: str, op: str, value: Any) -> Predicate:
         return lambda r: (x := r.get(name)) is not None and x not in refused
     if op == "between":
         low, high = value
+        if low > high:  # a yearly range over new year (month_day only, see Test)
+            return lambda r: (x := r.get(name)) is not None and (x >= low or x <= high)
         return lambda r: (x := r.get(name)) is not None and low <= x <= high
     return _comparison(name, op, value)
 

@@ -16,7 +16,23 @@ from typing import Literal
 
 Scalar = int | str | bool
 Value = Scalar | tuple[Scalar, ...]
-Kind = Literal["money", "date", "int", "hour", "weekday", "text", "flag"]
+Kind = Literal[
+    "money",
+    "date",
+    "int",
+    "hour",
+    "weekday",
+    "text",
+    "flag",
+    "day_of_month",
+    "days_to_month_end",
+    "nth_weekday",
+    "month_day",
+]
+# Whole-number kinds with a fixed range: a value outside it could never match, so it is refused.
+RANGES: Mapping[Kind, tuple[int, int]] = MappingProxyType(
+    {"hour": (0, 23), "day_of_month": (1, 31), "days_to_month_end": (0, 30), "nth_weekday": (1, 5)}
+)
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between")
 ORDERING = frozenset({"gt", "gte", "lt", "lte", "between"})
@@ -40,8 +56,15 @@ TRANSACTION_FIELDS: Mapping[str, Kind] = MappingProxyType(
         "weekday": "weekday",
         "hour": "hour",
         "item_count": "int",
+        # Recurring dates, derived from ``date`` by ``engine.rules.facts`` (never sent apart).
+        "day_of_month": "day_of_month",
+        "days_to_month_end": "days_to_month_end",
+        "nth_weekday": "nth_weekday",
+        "month_day": "month_day",
     }
 )
+# The transaction fields computed from ``date``: a caller cannot send them out of step.
+CALENDAR_FIELDS = ("day_of_month", "days_to_month_end", "nth_weekday", "month_day")
 MEMBER_FIELDS: Mapping[str, Kind] = MappingProxyType(
     {
         "tier": "text",
@@ -69,7 +92,11 @@ TAG_PREFIX = "tags."
 
 @dataclass(frozen=True)
 class Test:
-    """One comparison on one fact field."""
+    """One comparison on one fact field.
+
+    ``between`` holds ``(low, high)``, both included. On ``month_day`` (``MMDD`` integers) a
+    ``low`` after ``high`` wraps round the new year: ``(1220, 105)`` is 20 December to 5 January.
+    """
 
     __test__ = False  # pytest would try to collect a class named Test wherever it is imported
 
@@ -90,3 +117,11 @@ class Condition:
     @property
     def is_empty(self) -> bool:
         return not (self.transaction or self.member or self.lines)
+
+
+def wraps(test: Test) -> bool:
+    """A ``between`` whose low end comes after its high end: a yearly range over new year."""
+    if test.op != "between" or not isinstance(test.value, tuple):
+        return False
+    low, high = test.value
+    return isinstance(low, int) and isinstance(high, int) and low > high

@@ -120,3 +120,16 @@ def test_trying_an_unknown_campaign_is_422_on_its_field(as_role):
     assert (
         as_role("marketer").post("/v1/programmes/recommended/quote", json=body).status_code == 422
     )
+
+
+def test_a_huge_line_amount_is_422_on_its_field_before_any_rule_runs(pos):
+    huge = {"id": "1", "sku": "X", "quantity": 100000, "unit_price": "99999999999999999999"}
+    body = {
+        "member": {"id": "anyone"},
+        "transaction": {"id": "t1", "at": SALE["at"], "lines": [huge]},
+    }
+    response = pos.post(f"{BASE}/quote", json=body)
+    problem = response.get_json()
+    assert response.status_code == 422
+    assert [e["path"] for e in problem["errors"]] == ["lines[0].unit_price"]
+    assert "at most 10,000,000,000,000.00 CNY" in problem["errors"][0]["message"]

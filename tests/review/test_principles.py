@@ -223,6 +223,14 @@ MONTHLY = '["2026-03-18", "2026-04-18", "2026-05-18", "2026-06-18"]'
         (RULE.format(when="{transaction: {weekday: wed}}"), "every week (wed)"),
         (RULE.format(when="{transaction: {date: {in: " + MONTHLY + "}}}"), "every month on day 18"),
         (
+            RULE.format(when="{transaction: {day_of_month: [18]}}"),
+            "every month (day_of_month: [18])",
+        ),
+        (
+            RULE.format(when="{transaction: {last_day_of_month: true}}"),
+            "every month (last_day_of_month: true)",
+        ),
+        (
             plain_tiers(
                 "Standard",
                 bodies={
@@ -233,7 +241,13 @@ MONTHLY = '["2026-03-18", "2026-04-18", "2026-05-18", "2026-06-18"]'
             "Standard: A free cake (per month)",
         ),
     ],
-    ids=["member day every week", "member day every month", "monthly benefit"],
+    ids=[
+        "member day every week",
+        "member day every month",
+        "day_of_month",
+        "last day of the month",
+        "monthly benefit",
+    ],
 )
 def test_stickiness_is_met_by_a_weekly_or_monthly_member_deal(section: str, said: str):
     (evidence,) = review_of(proposal(section)).principle("stickiness").evidence

@@ -22,6 +22,9 @@ GROUPS = ["a", "b"]
 TAG_VALUES = ["x", "y", "z"]
 WEEKDAYS = ["mon", "sat", "sun"]
 DATES = ["2026-12-01", "2026-12-15", "2026-12-31"]
+# Sale dates: month starts and ends (leap February too), an 18th, the new year's turn.
+FACT_DATES = [20261201, 20261215, 20261231, 20261218, 20270101, 20240229, 20260228, 20261224]
+MONTH_DAYS = ["01-01", "02-28", "02-29", "12-01", "12-18", "12-24", "12-31"]
 
 NUMBER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between"]
 TEXT_OPS = ["eq", "ne", "in", "not_in"]
@@ -33,6 +36,16 @@ def money(major: int) -> st.SearchStrategy[Any]:
 
 def date(index: int) -> st.SearchStrategy[Any]:
     return st.just(DATES[index])
+
+
+def month_day(index: int) -> st.SearchStrategy[Any]:
+    return st.just(MONTH_DAYS[index])
+
+
+# Yearly ranges in any order: a low end after the high end wraps round the new year.
+WRAPPING = st.lists(st.sampled_from(MONTH_DAYS), min_size=2, max_size=2).map(
+    lambda pair: {"between": pair}
+)
 
 
 def number_spec(base: st.SearchStrategy[int], render: Any = st.just) -> st.SearchStrategy[Any]:
@@ -74,6 +87,11 @@ TRANSACTION = {
     "hour": number_spec(st.sampled_from([8, 12, 18])),
     "date": number_spec(st.integers(0, len(DATES) - 1), date),
     "item_count": number_spec(COUNTS),
+    "day_of_month": number_spec(st.sampled_from([1, 15, 18, 28, 29, 31])),
+    "days_to_month_end": number_spec(st.sampled_from([0, 1, 6, 13])),
+    "nth_weekday": number_spec(st.integers(1, 5)),
+    "last_day_of_month": st.just(True),
+    "month_day": st.one_of(number_spec(st.integers(0, len(MONTH_DAYS) - 1), month_day), WRAPPING),
 }
 MEMBER = {
     "tier": text_spec(TIERS),
@@ -134,7 +152,7 @@ FACT_TRANSACTION = st.fixed_dictionaries(
         "channel": maybe(st.sampled_from(CHANNELS)),
         "weekday": st.sampled_from(WEEKDAYS),
         "hour": st.sampled_from([8, 12, 18]),
-        "date": st.sampled_from([20261201, 20261215, 20261231]),
+        "date": st.sampled_from(FACT_DATES),
         "item_count": maybe(COUNTS),
     }
 )

@@ -362,7 +362,8 @@ def test_an_unknown_field_is_refused_with_the_choices() -> None:
     assert only_problem({"transaction": {"total": 5}}) == {
         "path": "when.transaction.total",
         "message": "unknown field 'total'; use one of amount, channel, store, date, weekday, "
-        "hour, item_count",
+        "hour, item_count, day_of_month, days_to_month_end, nth_weekday, month_day, "
+        "last_day_of_month",
     }
 
 
