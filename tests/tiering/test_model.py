@@ -35,7 +35,9 @@ def test_top_percent_levels_are_unreachable_until_resolved_then_never_below_thei
     assert model.level("gold").requires is None
     assert model.level("gold").top_percent == Decimal(20)
     resolved = model.with_resolved({"gold": Decimal("1200.00"), "platinum": Decimal("99999")})
-    assert resolved.level("gold").requires == Leaf("spend", max(Decimal(1200), model.level("gold").floor))
+    assert resolved.level("gold").requires == Leaf(
+        "spend", max(Decimal(1200), model.level("gold").floor)
+    )
     assert resolved.level("platinum").requires == Leaf("spend", Decimal(99999))
 
 
@@ -45,8 +47,10 @@ def test_an_anniversary_period_is_a_membership_year_from_joining():
 
 
 def test_todays_visits_metric_is_a_counter_carried_by_the_transaction():
-    tiers = {"qualifying": {"metric": "visits", "period": "calendar_year"},
-             "levels": [{"id": "a", "name": "A"}]}
+    tiers = {
+        "qualifying": {"metric": "visits", "period": "calendar_year"},
+        "levels": [{"id": "a", "name": "A"}],
+    }
     metric = parse(tiers).metrics["visits"]
     assert (metric.kind, metric.per, metric.quantity) == ("counter", "transaction", "visits")
 

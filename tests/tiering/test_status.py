@@ -28,8 +28,12 @@ HOTEL = parse(
             {
                 "id": "gold",
                 "name": "G",
-                "requires": {"any_of": [{"metric": "nights", "at_least": 20},
-                                        {"metric": "stays", "at_least": 6}]},
+                "requires": {
+                    "any_of": [
+                        {"metric": "nights", "at_least": 20},
+                        {"metric": "stays", "at_least": 6},
+                    ]
+                },
                 "requalify": {"metric": "nights", "at_least": 16},
             },
             {
@@ -68,7 +72,8 @@ def test_until_next_review_is_the_end_of_the_window_and_from_a_review_the_next_o
 
 def test_rest_of_this_year_and_all_of_next_follows_an_april_year():
     model = replace(
-        HOTEL, window=Window("year_from_month", start_month=4),
+        HOTEL,
+        window=Window("year_from_month", start_month=4),
         validity=Validity("rest_of_year_and_next"),
     )
     assert valid_until(model, d(2027, 11, 1)) == d(2029, 3, 31)
@@ -78,8 +83,14 @@ def test_rest_of_this_year_and_all_of_next_follows_an_april_year():
 @pytest.mark.parametrize("period", ["calendar_year", "rolling_12_months", "anniversary_year"])
 @pytest.mark.parametrize("through", ["day_before", "anniversary"])
 def test_todays_status_rules_mean_what_they_meant(rule, period, through):
-    model = parse({"qualifying": {"period": period}, "status_lasts": rule,
-                   "status_through": through, "levels": [{"id": "a", "name": "A"}]})
+    model = parse(
+        {
+            "qualifying": {"period": period},
+            "status_lasts": rule,
+            "status_through": through,
+            "levels": [{"id": "a", "name": "A"}],
+        }
+    )
     joined = d(2024, 2, 29)
     for earned in (d(2027, 2, 28), d(2028, 2, 29), d(2027, 12, 31)):
         assert valid_until(model, earned, Anchors(joined=joined)) == status_valid_until(
@@ -103,7 +114,11 @@ def test_a_member_who_reaches_a_level_is_upgraded_from_the_day_after_the_review(
 def test_renewing_never_shortens_a_longer_status():
     held = Held("gold", d(2030, 2, 28))
     decision = decide(HOTEL, held, REVIEW, {"nights": D(16)})
-    assert (decision.tier, decision.valid_until, decision.reason) == ("gold", d(2030, 2, 28), "renewed")
+    assert (decision.tier, decision.valid_until, decision.reason) == (
+        "gold",
+        d(2030, 2, 28),
+        "renewed",
+    )
 
 
 def test_a_status_still_running_is_kept_whatever_the_totals():
@@ -149,10 +164,17 @@ def test_a_member_without_a_tier_is_placed_by_the_totals():
 
 
 def test_status_that_would_end_with_the_reviewed_window_places_nobody_above_the_base():
-    model = parse({"qualifying": {"period": "calendar_year"}, "status_lasts": "end_of_period",
-                   "downgrade": "to_qualified",
-                   "levels": [{"id": "a", "name": "A"},
-                              {"id": "b", "name": "B", "threshold": {"amount": 100}}]})
+    model = parse(
+        {
+            "qualifying": {"period": "calendar_year"},
+            "status_lasts": "end_of_period",
+            "downgrade": "to_qualified",
+            "levels": [
+                {"id": "a", "name": "A"},
+                {"id": "b", "name": "B", "threshold": {"amount": 100}},
+            ],
+        }
+    )
     decision = decide(model, Held("b", REVIEW), REVIEW, {"spend": D(500)})
     assert (decision.tier, decision.reason) == ("a", "dropped")
 
