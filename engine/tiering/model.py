@@ -45,6 +45,8 @@ class Metric:
     exclude_skus: frozenset[str] = frozenset()
     exclude_flags: frozenset[str] = frozenset()
     multipliers: tuple[Multiplier, ...] = ()
+    # Today's nights/segments count each line's ``quantity``, today's visits one per sale.
+    legacy: Literal["line_quantity", "one_per_transaction"] | None = None
 
     @property
     def whole(self) -> bool:
@@ -178,8 +180,10 @@ def _metrics(tiers: Mapping[str, Any], qualifying: Mapping[str, Any]) -> dict[st
         kind = qualifying.get("metric", "spend")
         # Today's "visits" is a per-transaction counter.
         if kind == "visits":
-            return {"visits": Metric("visits", "counter", "visits", per="transaction")}
-        return {kind: Metric(kind, kind, DEFAULT_QUANTITY.get(kind, kind))}
+            visits = Metric("visits", "counter", "visits", per="transaction")
+            return {"visits": replace(visits, legacy="one_per_transaction")}
+        metric = Metric(kind, kind, DEFAULT_QUANTITY.get(kind, kind))
+        return {kind: replace(metric, legacy="line_quantity") if kind != "spend" else metric}
     return {name: _metric(name, raw) for name, raw in declared.items()}
 
 

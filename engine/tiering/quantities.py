@@ -1,7 +1,9 @@
 """What one transaction contributes to each metric, from its lines and its own quantities.
 
 Spend and points are not in the raw transaction: the quote computes them per line (after
-discounts and points), so they come in as ``LineFigures``. Nights, segments, distance and
+discounts and points, 0 on lines ``earn.exclude`` leaves out), so they come in as
+``LineFigures``. Today's single-metric syntax keeps today's meaning: nights or segments count
+each line's ``quantity``, visits count one per sale. Nights, segments, distance and
 counters are read from ``quantities`` on each line (``per: line``) or on the transaction
 (``per: transaction``). Excluded lines (category, SKU or flag) count nothing; a multiplier
 (first match in declared order) scales what a line counts.
@@ -65,6 +67,8 @@ def contribution(
     if metric.exclude_flags & set(transaction.get("flags", ())):
         return ZERO
     lines = [line for line in transaction.get("lines", ()) if _counts(metric, line)]
+    if metric.legacy == "one_per_transaction":
+        return Decimal(1)
     if metric.kind == "stays":
         return Decimal(new_stays(earlier, stays_of(lines)))
     if metric.per == "transaction":
@@ -74,6 +78,8 @@ def contribution(
 
 def _line(metric: Metric, line: Mapping[str, Any], figures: Mapping[str, LineFigures]) -> Decimal:
     figure = figures.get(line["id"], LineFigures())
+    if metric.legacy == "line_quantity":
+        return Decimal(line["quantity"])
     if metric.kind == "spend":
         return figure.spend
     if metric.kind == "points":

@@ -52,7 +52,11 @@ def test_todays_visits_metric_is_a_counter_carried_by_the_transaction():
         "levels": [{"id": "a", "name": "A"}],
     }
     metric = parse(tiers).metrics["visits"]
-    assert (metric.kind, metric.per, metric.quantity) == ("counter", "transaction", "visits")
+    assert (metric.kind, metric.per, metric.legacy) == (
+        "counter",
+        "transaction",
+        "one_per_transaction",
+    )
 
 
 def test_the_hotel_programme_parses_nights_or_stays_with_a_softer_requalification():

@@ -144,3 +144,20 @@ def test_overlapping_or_adjacent_stays_merge_and_a_gap_of_a_night_does_not():
 def test_a_stay_bridging_two_counted_stays_never_makes_the_count_negative():
     earlier = [Stay("sh", date(2027, 1, 1), 2), Stay("sh", date(2027, 1, 4), 2)]
     assert new_stays(earlier, [Stay("sh", date(2027, 1, 3), 1)]) == 0
+
+
+def test_todays_nights_metric_counts_each_lines_quantity_and_visits_one_per_sale():
+    sale = {
+        "lines": [
+            {"id": "a", "sku": "ROOM", "quantity": 3, "unit_price": 1},
+            {"id": "b", "sku": "ROOM", "quantity": 2, "unit_price": 1},
+        ]
+    }
+    for metric, expected in (("nights", D(5)), ("segments", D(5)), ("visits", D(1))):
+        model = parse(
+            {
+                "qualifying": {"metric": metric, "period": "calendar_year"},
+                "levels": [{"id": "a", "name": "A"}],
+            }
+        )
+        assert contributions(model, sale) == {metric: expected}
