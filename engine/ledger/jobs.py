@@ -56,6 +56,7 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.quote import Evaluator
+from engine.tiering.model import downgrade_word
 
 Progress = Callable[[int, int], None]
 Condition = ColumnElement[bool]
@@ -406,7 +407,7 @@ def review_plan(evaluator: Evaluator, period_end: date) -> ReviewPlan:
         window=window,
         population=scope,
         order=tuple(level["id"] for level in evaluator.levels),
-        downgrade=tiers.get("downgrade", "to_qualified"),
+        downgrade=downgrade_word(tiers.get("downgrade", "to_qualified")),
         valid_new=valid if valid > end else None,
         courtesy_until=status_valid_until(following, "end_of_period", kind, joined=joined),
     )

@@ -267,6 +267,12 @@ def _validity(tiers: Mapping[str, Any]) -> Validity:
     )
 
 
+def downgrade_word(raw: str | Mapping[str, Any]) -> str:
+    """``downgrade`` as today's single word, from either form (``one_level`` or
+    ``{to: one_level, grace_months: 3}``), for code that reads only the word."""
+    return str(raw if isinstance(raw, str) else raw["to"])
+
+
 def _downgrade(raw: str | Mapping[str, Any]) -> Downgrade:
     if isinstance(raw, str):
         return Downgrade(to=raw)  # type: ignore[arg-type]

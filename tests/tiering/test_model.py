@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.policy.loader import load_programme
-from engine.tiering.model import Leaf, Window, parse
+from engine.tiering.model import Leaf, Window, downgrade_word, parse
 from engine.tiering.requirements import AllOf, AnyOf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +93,8 @@ def test_the_airline_programme_parses_segments_or_distance_and_spend_on_an_april
 @pytest.mark.parametrize("tier", [None, "nobody-knows"])
 def test_an_unknown_or_missing_tier_reads_as_the_base_level(tier):
     assert model_of("coffee-shop").level(tier).id == "standard"
+
+
+def test_code_reading_only_todays_downgrade_word_gets_it_from_either_form():
+    assert downgrade_word("one_level") == "one_level"
+    assert downgrade_word({"to": "one_level", "grace_months": 3}) == "one_level"
