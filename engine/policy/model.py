@@ -65,7 +65,7 @@ class TierPolicy:
     metric: str  # qualifying.metric
     status_lasts: StatusRule
     status_through: Through
-    downgrade: str
+    downgrade: str  # the word, from either form: one_level, or {to: one_level, grace_months: 3}
 
     @classmethod
     def of(cls, tiers: Mapping[str, Any]) -> TierPolicy:
@@ -76,7 +76,7 @@ class TierPolicy:
             metric=qualifying.get("metric", QUALIFYING_METRIC),
             status_lasts=tiers.get("status_lasts", STATUS_LASTS),
             status_through=tiers.get("status_through", STATUS_THROUGH),
-            downgrade=tiers.get("downgrade", DOWNGRADE),
+            downgrade=_downgrade_word(tiers.get("downgrade", DOWNGRADE)),
         )
 
     @property
@@ -239,3 +239,7 @@ ProgrammeLike = ProgrammeModel | Mapping[str, Any]
 def model_of(programme: ProgrammeLike) -> ProgrammeModel:
     """A programme's views, given as views or (by tests and tools) as a validated mapping."""
     return programme if isinstance(programme, ProgrammeModel) else ProgrammeModel.of(programme)
+
+
+def _downgrade_word(raw: str | Mapping[str, Any]) -> str:
+    return str(raw if isinstance(raw, str) else raw["to"])

@@ -17,6 +17,7 @@ from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
 from engine.policy.extensions import registered_checks
 from engine.policy.problems import Path, Problem
+from engine.policy.tier_checks import check_tier_language
 from engine.rules.parser import parse_when
 
 Document = Mapping[str, Any]
@@ -59,7 +60,8 @@ def check_tier_levels(doc: Document) -> Iterator[Problem]:
                 "the first level is where every member starts, so it takes no threshold",
                 (*path, "threshold"),
             )
-        if index > 0 and not ({"threshold", "paid"} & level.keys() or level.get("invitation_only")):
+        reachable = {"threshold", "paid", "requires", "lifetime"} & level.keys()
+        if index > 0 and not (reachable or level.get("invitation_only")):
             yield Problem(
                 f"level '{level['id']}' has no threshold, is not paid and not invitation-only: "
                 "no member can reach it",
@@ -458,6 +460,7 @@ def check_outreach_grants(doc: Document) -> Iterator[Problem]:
 CHECKS: tuple[Check, ...] = (
     check_currency_and_timezone,
     check_tier_levels,
+    check_tier_language,
     check_status_through,
     check_ids_unique,
     check_tier_references,

@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_loaded_programmes_are_listed_with_their_versions(as_role):
     programmes = as_role("pos").get("/v1/programmes").get_json()["programmes"]
-    assert {p["id"] for p in programmes} == {"coffee-shop", "recommended", "calendar-retail"}
+    assert {p["id"] for p in programmes} == {
+        "coffee-shop",
+        "recommended",
+        "calendar-retail",
+        "hotel-nights",
+        "airline-miles",
+    }
     assert all(len(p["version"]) == 12 for p in programmes)
 
 
