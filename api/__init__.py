@@ -15,6 +15,7 @@ from flask import Flask
 from api import (
     campaigns,
     console,
+    drafts,
     edge,
     errors,
     health,
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         reviews.bp,
         campaigns.bp,
         outreach.bp,
+        drafts.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1
