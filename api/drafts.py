@@ -143,7 +143,8 @@ def search(programme: str) -> dict[str, Any]:
 
 def checked_decisions(document: dict[str, Any], programme: str) -> Any:
     """The decisions as the engine reads them; 422 with each problem otherwise."""
-    text = json.dumps(document, indent=2, ensure_ascii=False)
+    # JSON numbers arrive as Decimal: written as text here, the schema then names them.
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
     parsed, problems = parse_decisions(text.encode("utf-8"), "decisions.json", programme)
     if parsed is None:
         raise PolicyError("the review decisions are invalid", problems)

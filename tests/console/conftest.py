@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Frame,
+    Page,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.served import gunicorn
+from tests.served import ROOT, gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 expect.set_options(timeout=10_000)  # patient on a loaded CI machine; a pass is still fast
@@ -39,6 +47,7 @@ class Server:
     base: str
     database: str
     keys: dict[str, str]
+    rules: Path  # the server's own copy of rules/, which a test may break and mend
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +58,10 @@ def server(tmp_path_factory) -> Iterator[Server]:
     keys = {role: create_key(engine, role) for role in ("pos", "marketer", "reviewer", "admin")}
     engine.dispose()
     log_path = folder / "gunicorn.log"
-    with gunicorn(database, log_path, clean_exit=False) as served:
-        yield Server(served.base, database, keys)
+    rules = folder / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("scenarios"))
+    with gunicorn(database, log_path, rules=rules, clean_exit=False) as served:
+        yield Server(served.base, database, keys, rules)
     log_text = log_path.read_text(errors="replace")
     for key in keys.values():  # keys never reach a log, not even the access log
         assert key not in log_text
@@ -74,6 +85,26 @@ class Watch:
     failed: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     ok_writes: list[str] = field(default_factory=list)
+    navigations: int = 0  # of the main frame, started or committed: loads then are cancelled
+    started: dict[Request, int] = field(default_factory=dict)
+
+    def navigated(self, frame: Frame) -> None:
+        if frame.parent_frame is None:
+            self.navigations += 1
+
+    def request(self, request: Request) -> None:
+        self.started[request] = self.navigations
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.navigations += 1  # leaving the page starts here, before it commits
+
+    def request_failed(self, request: Request) -> None:
+        # The browser cancels (net::ERR_ABORTED) what the page it leaves was still loading,
+        # e.g. its favicon: not a failure. Any other failure, or a cancelled load on a page
+        # that stayed, still counts.
+        cancelled = request.failure == "net::ERR_ABORTED"
+        if cancelled and self.navigations > self.started.get(request, self.navigations):
+            return
+        self.failed.append(f"{request.method} {request.url}: {request.failure}")
 
     def response(self, response: Response) -> None:
         request = response.request
@@ -98,7 +129,9 @@ def page(browser, request, tmp_path) -> Iterator[tuple[Page, Watch]]:
     watch = Watch()
     page.on("console", lambda m: m.type == "error" and watch.errors.append(m.text))
     page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watch.failed.append(f"{r.method} {r.url}: {r.failure}"))
+    page.on("framenavigated", watch.navigated)
+    page.on("request", watch.request)
+    page.on("requestfailed", watch.request_failed)
     page.on("response", watch.response)
     yield page, watch
     report = getattr(request.node, "report_call", None)
