@@ -82,11 +82,19 @@ class Watch:
     """What went wrong in the page: console errors, failed requests, 4xx/5xx answers."""
 
     errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # requests that failed outright
+    cancelled: list[tuple[str, int]] = field(default_factory=list)  # (request, page it was on)
     refused: list[str] = field(default_factory=list)
     ok_writes: list[str] = field(default_factory=list)
-    navigations: int = 0  # of the main frame, started or committed: loads then are cancelled
+    navigations: int = 0  # of the main frame, started or committed
     started: dict[Request, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        """Failed requests, but for loads the browser cancelled (``net::ERR_ABORTED``) because
+        the page that made them was left: a navigation began after they did. Decided when
+        asked, since the cancellation may be reported before the navigation is."""
+        return self.broken + [text for text, page in self.cancelled if page >= self.navigations]
 
     def navigated(self, frame: Frame) -> None:
         if frame.parent_frame is None:
@@ -95,16 +103,14 @@ class Watch:
     def request(self, request: Request) -> None:
         self.started[request] = self.navigations
         if request.is_navigation_request() and request.frame.parent_frame is None:
-            self.navigations += 1  # leaving the page starts here, before it commits
+            self.navigations += 1  # leaving the page starts here, before the next commits
 
     def request_failed(self, request: Request) -> None:
-        # The browser cancels (net::ERR_ABORTED) what the page it leaves was still loading,
-        # e.g. its favicon: not a failure. Any other failure, or a cancelled load on a page
-        # that stayed, still counts.
-        cancelled = request.failure == "net::ERR_ABORTED"
-        if cancelled and self.navigations > self.started.get(request, self.navigations):
-            return
-        self.failed.append(f"{request.method} {request.url}: {request.failure}")
+        text = f"{request.method} {request.url}: {request.failure}"
+        if request.failure == "net::ERR_ABORTED":
+            self.cancelled.append((text, self.started.get(request, self.navigations)))
+        else:
+            self.broken.append(text)
 
     def response(self, response: Response) -> None:
         request = response.request
