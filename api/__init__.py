@@ -16,6 +16,7 @@ from flask.json.provider import DefaultJSONProvider
 from api import (
     campaigns,
     console,
+    drafts,
     edge,
     errors,
     health,
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         reviews.bp,
         campaigns.bp,
         outreach.bp,
+        drafts.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1

@@ -10,6 +10,7 @@ from api.auth import requires
 from api.errors import ApiError, problem_records
 from api.services import services
 from api.summary import programme_summary
+from engine.ledger.drafts import record_refusals, refusals
 from engine.policy.loader import validate_document
 from engine.registry import Serving
 
@@ -41,6 +42,8 @@ def list_programmes() -> dict[str, Any]:
             for e in registry.all()
         ],
         "generation": registry.generation,
+        # Files the last reload refused: their programmes still serve the last good version.
+        "refused": refusals(services().database),
     }
 
 
@@ -99,11 +102,14 @@ def validate() -> dict[str, Any]:
 def reload() -> tuple[dict[str, Any], int]:
     """Re-read rules/ and publish it to every worker: invalid programmes keep their last good
     version everywhere, valid ones replace it (every worker catches up within a second)."""
-    report = services().registry.reload(actor=f"POST /v1/admin/reload ({g.role} key)")
+    actor = f"POST /v1/admin/reload ({g.role} key)"
+    report = services().registry.reload(actor=actor)
+    refused = {file: problem_records(problems) for file, problems in report.refused.items()}
+    record_refusals(services().database, refused, actor)
     body = {
         "loaded": report.loaded,
         "unchanged": report.unchanged,
-        "refused": {file: problem_records(problems) for file, problems in report.refused.items()},
+        "refused": refused,
         "serving": {e.programme.id: e.programme.version for e in services().registry.all()},
         "generation": report.generation,
     }

@@ -10,6 +10,8 @@ from api.auth import requires
 from api.bodies import check_path_ids, invalid, json_body, moment, with_identity
 from api.services import services
 from engine.ledger.idempotency import Outcome
+from engine.ledger.service import Ledger
+from engine.pricing import Evaluator
 from engine.pricing.model import parse_member, parse_transaction
 
 bp = Blueprint("sales", __name__, url_prefix="/v1/programmes/<programme>")
@@ -20,9 +22,15 @@ bp.url_value_preprocessor(check_path_ids)
 @requires("pos", "marketer")
 def quote(programme: str) -> dict[str, Any]:
     """A dry run for a stored member (``member_id``) or an inline ``member`` state."""
-    body = json_body()
     state = services()
     evaluator = state.registry[programme]
+    return quote_with(evaluator, state.ledger, programme, json_body())
+
+
+def quote_with(
+    evaluator: Evaluator, ledger: Ledger, programme: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A quote request's answer priced by ``evaluator`` (the live one, or a draft's)."""
     transaction = body.get("transaction")
     at, explain = moment(body.get("at"), "at"), bool(body.get("explain", False))
     trying = _campaign_ids(body.get("campaigns", []))
@@ -31,7 +39,7 @@ def quote(programme: str) -> dict[str, Any]:
         sale = parse_transaction(transaction, evaluator.currency)
         result = evaluator.quote(member, sale, at=at, explain=explain, try_campaigns=trying)
     elif isinstance(body.get("member_id"), str):
-        result = state.ledger.quote(
+        result = ledger.quote(
             programme,
             body["member_id"],
             _object(transaction),

@@ -364,3 +364,41 @@ app_secrets = Table(
     Column("value", String(128), nullable=False),
     Column("created_at", Moment(), nullable=False),
 )
+
+# A marketer's saved draft of a programme's main file (the console's "save as draft"): kept
+# beside the published versions so every worker and every browser sees the same drafts;
+# quoting under a draft builds it from this text without publishing it.
+programme_drafts = Table(
+    "programme_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("source", Text, nullable=False),  # the main file's text as typed (may be invalid)
+    Column("version", String(64)),  # its version hash when it validated as saved, else null
+    Column("saved_at", Moment(), nullable=False),
+    Column("saved_by", String(128), nullable=False),
+    Index("ix_programme_drafts_programme", "programme", "id"),
+)
+
+# A reviewer's decisions on a programme, recorded from the console: the same document as a
+# ``*.review.yaml`` file (engine/review/decisions.py checks it), the latest per programme.
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("recorded_at", Moment(), nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+)
+
+# The files the last reload refused, with their problems, so that every worker's programme
+# card can show why its programme still serves the last good version.
+reload_refusals = Table(
+    "reload_refusals",
+    metadata,
+    Column("file", String(512), primary_key=True),
+    Column("problems", JSON, nullable=False),  # problem records (engine.policy.problems)
+    Column("refused_at", Moment(), nullable=False),
+    Column("actor", String(128), nullable=False),
+)

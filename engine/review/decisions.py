@@ -68,6 +68,13 @@ def load_decisions(
         raw = FsPath(path).read_bytes()
     except OSError as exc:
         return None, [Problem(f"cannot read the file: {exc.strerror}", code="io").at(file, 1, 1)]
+    return parse_decisions(raw, file, programme_id)
+
+
+def parse_decisions(
+    raw: bytes, file: str, programme_id: str | None = None
+) -> tuple[Decisions | None, list[Problem]]:
+    """Decisions from a document's bytes (a file's, or one recorded from the console)."""
     loaded = load_yaml(raw, file)
     if loaded.data is None:
         return None, loaded.problems

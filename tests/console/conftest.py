@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Frame,
+    Page,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from engine.ledger.db import open_database
 from engine.ledger.keys import create_key
-from tests.served import gunicorn
+from tests.served import ROOT, gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 expect.set_options(timeout=10_000)  # patient on a loaded CI machine; a pass is still fast
@@ -39,6 +47,7 @@ class Server:
     base: str
     database: str
     keys: dict[str, str]
+    rules: Path  # the server's own copy of rules/, which a test may break and mend
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +58,10 @@ def server(tmp_path_factory) -> Iterator[Server]:
     keys = {role: create_key(engine, role) for role in ("pos", "marketer", "reviewer", "admin")}
     engine.dispose()
     log_path = folder / "gunicorn.log"
-    with gunicorn(database, log_path, clean_exit=False) as served:
-        yield Server(served.base, database, keys)
+    rules = folder / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("scenarios"))
+    with gunicorn(database, log_path, rules=rules, clean_exit=False) as served:
+        yield Server(served.base, database, keys, rules)
     log_text = log_path.read_text(errors="replace")
     for key in keys.values():  # keys never reach a log, not even the access log
         assert key not in log_text
@@ -71,9 +82,35 @@ class Watch:
     """What went wrong in the page: console errors, failed requests, 4xx/5xx answers."""
 
     errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # requests that failed outright
+    cancelled: list[tuple[str, int]] = field(default_factory=list)  # (request, page it was on)
     refused: list[str] = field(default_factory=list)
     ok_writes: list[str] = field(default_factory=list)
+    navigations: int = 0  # of the main frame, started or committed
+    started: dict[Request, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        """Failed requests, but for loads the browser cancelled (``net::ERR_ABORTED``) because
+        the page that made them was left: a navigation began after they did. Decided when
+        asked, since the cancellation may be reported before the navigation is."""
+        return self.broken + [text for text, page in self.cancelled if page >= self.navigations]
+
+    def navigated(self, frame: Frame) -> None:
+        if frame.parent_frame is None:
+            self.navigations += 1
+
+    def request(self, request: Request) -> None:
+        self.started[request] = self.navigations
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.navigations += 1  # leaving the page starts here, before the next commits
+
+    def request_failed(self, request: Request) -> None:
+        text = f"{request.method} {request.url}: {request.failure}"
+        if request.failure == "net::ERR_ABORTED":
+            self.cancelled.append((text, self.started.get(request, self.navigations)))
+        else:
+            self.broken.append(text)
 
     def response(self, response: Response) -> None:
         request = response.request
@@ -98,7 +135,9 @@ def page(browser, request, tmp_path) -> Iterator[tuple[Page, Watch]]:
     watch = Watch()
     page.on("console", lambda m: m.type == "error" and watch.errors.append(m.text))
     page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watch.failed.append(f"{r.method} {r.url}: {r.failure}"))
+    page.on("framenavigated", watch.navigated)
+    page.on("request", watch.request)
+    page.on("requestfailed", watch.request_failed)
     page.on("response", watch.response)
     yield page, watch
     report = getattr(request.node, "report_call", None)

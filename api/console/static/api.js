@@ -1,6 +1,10 @@
 // The console's only way to the server: the same /v1 API as any client, authenticated by
 // the session cookie plus the page's CSRF token (the key itself never reaches the page).
 const token = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+export const role = document.querySelector('meta[name="role"]')?.content ?? "";
+
+// The roles the API lets do a thing (admin may do everything): pages offer only what works.
+export const may = (...roles) => role === "admin" || roles.includes(role);
 
 export class ApiProblem extends Error {
   constructor(status, body) {

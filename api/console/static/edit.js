@@ -1,4 +1,4 @@
-import { ApiProblem, api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+import { ApiProblem, api, clearProblem, el, fillProgrammes, may, showProblem } from "./api.js";
 
 const select = document.getElementById("programme");
 const source = document.getElementById("source");
@@ -9,7 +9,6 @@ const DEBOUNCE_MS = 400;
 let timer;
 let sequence = 0; // answers to older texts are dropped: only the newest text's problems show
 let live = ""; // the published text of the programme picked, to diff against
-const DRAFTS = "loyalty-console-drafts"; // drafts stay in this browser (no server-side drafts yet)
 
 function drawGutter(marks = new Map()) {
   const count = source.value.split("\n").length;
@@ -131,46 +130,67 @@ function showDiff() {
   view.hidden = false;
 }
 
-function savedDrafts() {
+// Drafts are kept by the server (/v1/programmes/{id}/drafts): every marketer and reviewer
+// sees them, the simulator quotes under them, and nothing is published by saving one.
+const draftsPath = () => `/v1/programmes/${encodeURIComponent(select.value)}/drafts`;
+const picker = document.getElementById("drafts");
+
+async function listDrafts() {
+  if (!select.value || !may("marketer", "reviewer")) return;
+  const wanted = select.value;
   try {
-    return JSON.parse(localStorage.getItem(DRAFTS) ?? "[]");
-  } catch {
-    return [];
+    const { drafts } = await api("GET", draftsPath());
+    if (select.value !== wanted) return;
+    picker.replaceChildren(
+      ...(drafts.length
+        ? drafts.map((d) => el("option", { value: String(d.id), text: `${d.name} (${d.valid ? d.version : "invalid"}, ${new Date(d.saved_at).toLocaleString()})` }))
+        : [el("option", { value: "", text: "— none saved —" })]),
+    );
+  } catch (error) {
+    showProblem(error);
   }
 }
 
-function listDrafts() {
-  const drafts = savedDrafts();
-  const picker = document.getElementById("drafts");
-  picker.replaceChildren(
-    ...(drafts.length
-      ? drafts.map((d, index) => el("option", { value: String(index), text: `${d.programme}, ${new Date(d.saved).toLocaleString()}` }))
-      : [el("option", { value: "", text: "— none saved —" })]),
-  );
+async function saveDraft() {
+  const nameInput = document.getElementById("draft-name");
+  const name = nameInput.value.trim() || `${select.value} ${new Date().toLocaleString()}`;
+  try {
+    const draft = await api("POST", draftsPath(), { json: { name, source: source.value } });
+    await listDrafts();
+    picker.value = String(draft.id);
+    status.textContent = `Draft "${draft.name}" saved${draft.valid ? "" : " (it does not validate yet)"}`;
+  } catch (error) {
+    showProblem(error);
+  }
 }
 
-function saveDraft() {
-  const drafts = [{ programme: select.value, saved: new Date().toISOString(), text: source.value }, ...savedDrafts()].slice(0, 20);
-  localStorage.setItem(DRAFTS, JSON.stringify(drafts));
-  listDrafts();
-  status.textContent = "Draft saved in this browser";
-}
-
-function openDraft() {
-  const draft = savedDrafts()[Number(document.getElementById("drafts").value)];
-  if (!draft) return;
-  select.value = draft.programme;
-  api("GET", `/v1/programmes/${encodeURIComponent(draft.programme)}`).then((summary) => {
-    live = summary.source ?? "";
-    source.value = draft.text;
+async function openDraft() {
+  if (!picker.value) return;
+  try {
+    const draft = await api("GET", `${draftsPath()}/${picker.value}`);
+    document.getElementById("draft-name").value = draft.name;
+    source.value = draft.source;
     schedule();
-  }, showProblem);
+  } catch (error) {
+    showProblem(error);
+  }
+}
+
+async function deleteDraft() {
+  if (!picker.value) return;
+  try {
+    await api("DELETE", `${draftsPath()}/${picker.value}`);
+    await listDrafts();
+    status.textContent = "Draft deleted";
+  } catch (error) {
+    showProblem(error);
+  }
 }
 
 document.getElementById("diff").addEventListener("click", showDiff);
 document.getElementById("save-draft").addEventListener("click", saveDraft);
 document.getElementById("open-draft").addEventListener("click", openDraft);
-listDrafts();
+document.getElementById("delete-draft").addEventListener("click", deleteDraft);
 source.addEventListener("input", schedule);
 source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
 source.addEventListener("keydown", (event) => {
@@ -187,7 +207,7 @@ list.addEventListener("click", (event) => {
   const line = event.target.closest("[data-goto]")?.dataset.goto;
   if (line) goToLine(Number(line));
 });
-select.addEventListener("change", loadSource);
+select.addEventListener("change", () => { loadSource(); listDrafts(); });
 
 drawGutter();
-fillProgrammes(select).then(loadSource, showProblem);
+fillProgrammes(select).then(() => { loadSource(); listDrafts(); }, showProblem);

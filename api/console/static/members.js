@@ -2,6 +2,7 @@ import { api, clearProblem, el, fillProgrammes, showProblem, when } from "./api.
 
 const form = document.getElementById("lookup");
 const box = document.getElementById("member");
+const matches = document.getElementById("matches");
 let programmes = [];
 const role = document.querySelector('meta[name="role"]')?.content ?? "";
 const seesOutreach = role === "marketer" || role === "admin"; // the API's rule for the work list
@@ -48,22 +49,57 @@ function show(m, timezone) {
   );
 }
 
+async function lookUp(programmeId, memberId) {
+  const programme = encodeURIComponent(programmeId);
+  const member = encodeURIComponent(memberId);
+  const timezone = programmes.find((p) => p.id === programmeId)?.timezone ?? "UTC";
+  show(await api("GET", `/v1/programmes/${programme}/members/${member}`), timezone);
+  if (seesOutreach) {
+    const { tasks } = await api("GET", `/v1/programmes/${programme}/outreach/tasks?member=${member}&limit=50`);
+    box.append(
+      el("div", { class: "card", id: "outreach" }, table("Outreach tasks", ["Due", "Trigger", "Channel", "Status", "Message"], tasks.map((t) => [
+        t.due, t.trigger, t.channel, t.status, t.message,
+      ]))),
+    );
+  }
+}
+
+// A phone or card number goes in a POST body (never the address bar, history or a log);
+// one match opens the member, several are offered to pick from.
+async function search(programmeId, field, value) {
+  const path = `/v1/programmes/${encodeURIComponent(programmeId)}/member-search`;
+  const { members } = await api("POST", path, { json: { [field]: value } });
+  if (members.length === 1) {
+    await lookUp(programmeId, members[0].id);
+    return;
+  }
+  const label = field === "phone" ? "phone" : "card number";
+  matches.replaceChildren(
+    el(
+      "div",
+      { class: "card", id: "match-list" },
+      members.length
+        ? el("p", { text: `${members.length} members have this ${label}:` })
+        : el("p", { text: `No member has this ${label}.` }),
+      el("ul", {}, members.map((m) => {
+        const open = el("button", { type: "button", class: "link", text: `${m.name ?? "—"} (${m.id})` });
+        open.addEventListener("click", () => { matches.replaceChildren(); lookUp(programmeId, m.id).catch(showProblem); });
+        return el("li", {}, open);
+      })),
+    ),
+  );
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearProblem();
-  const programme = encodeURIComponent(form.programme.value);
-  const member = encodeURIComponent(document.getElementById("member-id").value.trim());
+  matches.replaceChildren();
+  box.replaceChildren();
+  const value = document.getElementById("member-id").value.trim();
+  const field = document.getElementById("find-by").value;
   try {
-    const timezone = programmes.find((p) => p.id === form.programme.value)?.timezone ?? "UTC";
-    show(await api("GET", `/v1/programmes/${programme}/members/${member}`), timezone);
-    if (seesOutreach) {
-      const { tasks } = await api("GET", `/v1/programmes/${programme}/outreach/tasks?member=${member}&limit=50`);
-      box.append(
-        el("div", { class: "card", id: "outreach" }, table("Outreach tasks", ["Due", "Trigger", "Channel", "Status", "Message"], tasks.map((t) => [
-          t.due, t.trigger, t.channel, t.status, t.message,
-        ]))),
-      );
-    }
+    if (field === "id") await lookUp(form.programme.value, value);
+    else await search(form.programme.value, field, value);
   } catch (error) {
     box.replaceChildren();
     showProblem(error);

@@ -1,4 +1,4 @@
-import { api, clearProblem, el, fillProgrammes, showProblem } from "./api.js";
+import { api, clearProblem, el, fillProgrammes, may, showProblem } from "./api.js";
 
 const form = document.getElementById("quote-form");
 const lines = document.getElementById("lines");
@@ -66,16 +66,20 @@ function table(caption, head, rows) {
   );
 }
 
-function show(quote) {
+// One quote as a receipt and its explain trace; ``prefix`` keeps ids apart side by side.
+function column(quote, heading, prefix = "") {
   const t = quote.tier;
+  const id = (name) => `${prefix}${name}`;
   const progress = t.next
     ? `${t.remaining_to_next} ${quote.currency} more qualifying spend to ${t.next} (threshold ${t.next_threshold})`
     : "top tier";
-  result.replaceChildren(
+  return el(
+    "div",
+    { class: "quote-column", id: id("quote") },
     el(
       "div",
       { class: "card" },
-      el("h2", { text: "Receipt" }),
+      el("h2", { text: heading }),
       table("Lines", ["SKU", "Amount", "Discounts", "Payable"], quote.lines.map((l) => [
         l.sku, l.amount, l.discounts.map((d) => `${d.amount} (${d.source})`).join(", ") || "—", l.payable,
       ])),
@@ -85,13 +89,13 @@ function show(quote) {
         el("dt", { text: "Total" }), el("dd", { text: `${quote.totals.amount} ${quote.currency}` }),
         el("dt", { text: "Discounts" }), el("dd", { text: quote.totals.discounts }),
         el("dt", { text: "Paid with points" }), el("dd", { text: quote.totals.redeemed_value }),
-        el("dt", { text: "Payable" }), el("dd", { id: "payable", text: quote.totals.payable }),
-        el("dt", { text: "Points earned" }), el("dd", { id: "points-total", class: "big", text: String(quote.points.total) }),
+        el("dt", { text: "Payable" }), el("dd", { id: id("payable"), text: quote.totals.payable }),
+        el("dt", { text: "Points earned" }), el("dd", { id: id("points-total"), class: "big", text: String(quote.points.total) }),
         el("dt", { text: "Of which" }), el("dd", { text: `base ${quote.points.base}, tier ${quote.points.tier_bonus}, capped ${quote.points.capped}` }),
         el("dt", { text: "Points expire" }), el("dd", { text: quote.points.expires_at ? quote.points.expires_at.slice(0, 10) : "never" }),
-        el("dt", { text: "Tier" }), el("dd", { id: "tier", text: `${t.before} → ${t.after}${t.upgraded ? " (upgraded)" : ""}; ${progress}` }),
+        el("dt", { text: "Tier" }), el("dd", { id: id("tier"), text: `${t.before} → ${t.after}${t.upgraded ? " (upgraded)" : ""}; ${progress}` }),
         t.next ? el("dt", { text: "Progress" }) : "",
-        t.next ? el("dd", {}, el("progress", { max: t.next_threshold, value: t.qualifying_after, "aria-label": `Qualifying spend towards ${t.next}` })) : "",
+        t.next ? el("dd", {}, el("progress", { max: t.next_threshold, value: t.qualifying_after, "aria-label": `${prefix ? "Draft: q" : "Q"}ualifying spend towards ${t.next}` })) : "",
       ),
       quote.messages.length ? el("ul", { class: "messages" }, quote.messages.map((m) => el("li", { text: m }))) : "",
       el("p", { class: "meta", text: `${quote.programme}@${quote.version}, evaluated at ${quote.evaluated_at}` }),
@@ -99,7 +103,7 @@ function show(quote) {
     el(
       "div",
       { class: "card" },
-      el("h2", { text: "Explain" }),
+      el("h2", { text: prefix ? "Explain (draft)" : "Explain" }),
       table("What applied", ["Source", "Effect", "Detail", "Why"], quote.trace.map((s) => [s.source, s.effect, s.detail, s.reason])),
       quote.not_applied?.length
         ? table("What did not apply", ["Source", "Name", "Why not"], quote.not_applied.map((n) => [n.source, n.name, n.reason]))
@@ -108,11 +112,40 @@ function show(quote) {
   );
 }
 
+function show(live, draft, draftName) {
+  if (!draft) {
+    result.replaceChildren(column(live, "Receipt"));
+    return;
+  }
+  result.replaceChildren(
+    el("div", { class: "side-by-side" }, column(live, `Live: ${live.programme}@${live.version}`), column(draft, `Draft: ${draftName}`, "draft-")),
+  );
+}
+
+async function listDrafts() {
+  const picker = document.getElementById("draft");
+  const none = el("option", { value: "", text: "— live only —" });
+  if (!may("marketer")) return;
+  try {
+    const { drafts } = await api("GET", `/v1/programmes/${encodeURIComponent(form.programme.value)}/drafts`);
+    picker.replaceChildren(none, ...drafts.filter((d) => d.valid).map((d) => el("option", { value: String(d.id), text: `${d.name} (${d.version})` })));
+  } catch (error) {
+    showProblem(error);
+  }
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearProblem();
+  const path = `/v1/programmes/${encodeURIComponent(form.programme.value)}`;
+  const picker = document.getElementById("draft");
   try {
-    show(await api("POST", `/v1/programmes/${encodeURIComponent(form.programme.value)}/quote`, { json: request() }));
+    const body = request();
+    const [live, draft] = await Promise.all([
+      api("POST", `${path}/quote`, { json: body }),
+      picker.value ? api("POST", `${path}/drafts/${picker.value}/quote`, { json: body }) : null,
+    ]);
+    show(live, draft, picker.selectedOptions[0]?.textContent ?? "");
   } catch (error) {
     result.replaceChildren();
     if (error instanceof SyntaxError) {
@@ -123,7 +156,8 @@ form.addEventListener("submit", async (event) => {
   }
 });
 document.getElementById("add-line").addEventListener("click", () => addLine());
+form.programme.addEventListener("change", listDrafts);
 
 addLine({ sku: "LATTE", category: "coffee", quantity: 2, unit_price: "32.00" });
 addLine({ sku: "CROISSANT", category: "pastry", quantity: 1, unit_price: "18.00" });
-fillProgrammes(form.programme).then((list) => { programmes = list; }, showProblem);
+fillProgrammes(form.programme).then((list) => { programmes = list; listDrafts(); }, showProblem);
