@@ -44,14 +44,14 @@ def _at(day: int, member: int) -> datetime:
     return moment + timedelta(days=1) if moment.day == 18 else moment
 
 
-def make_history(ledger: Ledger, clock: Clock) -> dict[str, list[str]]:
+def make_history(ledger: Ledger, clock: Clock, days: int = DAYS) -> dict[str, list[str]]:
     """About 170 events, in time order as tills send them; returns the ids of the sales
     with beans and of all sales."""
     made: dict[str, list[str]] = {"beans": [], "sales": []}
     for member in MEMBERS:
         clock.now = START - timedelta(days=30)
         ledger.enrol(SHOP, member, {"name": member, "joined": "2026-01-05", "tags": {"k": "v"}})
-    for day in range(DAYS):
+    for day in range(days):
         for index, member in enumerate(MEMBERS):
             at = _at(day, index)
             clock.now = at
