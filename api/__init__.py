@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from api import (
+    backtest,
     campaigns,
     console,
     edge,
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         reviews.bp,
         campaigns.bp,
         outreach.bp,
+        backtest.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1
