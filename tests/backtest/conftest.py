@@ -27,7 +27,9 @@ PASTRY = ("CROISSANT", "pastry", "18.00", 1)
 MEMBERS = [f"m{i}" for i in range(4)]
 DAYS = 36
 START = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # a Monday, noon in Shanghai
-PERIOD = (datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC))
+# The period ends before the history does: the ledger's liability at its end is a true
+# "as of" in the past, read from the journal.
+PERIOD = (datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC))
 
 
 class Clock:

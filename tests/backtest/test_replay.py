@@ -3,6 +3,7 @@ exactly the sales and members it should (each on a SQLite and a PostgreSQL sourc
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -56,6 +57,7 @@ def test_the_liability_at_the_period_end_matches_the_ledger_to_the_point(source,
     assert check(source.engine) == []
     assert replayed.as_dict() == real.as_dict()
     assert real.total > 0 and real.issued > real.redeemed > 0
+    assert liability(source.engine, live, PERIOD[1] + timedelta(days=30)).total != real.total
 
 
 def test_the_source_ledger_is_not_touched_by_a_backtest(source, result):
