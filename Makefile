@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) -m bench.http
 	$(PY) -m bench.campaigns
 	$(PY) -m bench.outreach
+	$(PY) -m bench.backtest
 
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick
@@ -43,6 +44,7 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.http --seconds 5 --warmup 1
 	$(PY) -m bench.campaigns --quick
 	$(PY) -m bench.outreach --quick
+	$(PY) -m bench.backtest --quick
 
 validate: $(STAMP)
 	$(VENV)/bin/loyalty validate rules/

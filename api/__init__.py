@@ -14,6 +14,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from api import (
+    backtest,
     campaigns,
     console,
     drafts,
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         campaigns.bp,
         outreach.bp,
         drafts.bp,
+        backtest.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1

@@ -275,13 +275,15 @@ def scenario_tests(paths: Sequence[str], matcher: MatcherKind, output: str) -> N
 
 def _register_feature_commands() -> None:
     # Features own their commands; the group only gathers them.
+    from engine.backtest.cli import backtest_command, liability_command
     from engine.campaigns.cli import analyze, campaign, demo
     from engine.ledger.cli import ledger
     from engine.outreach.cli import outreach
     from engine.review.cli import review
 
-    for command in (review, ledger, analyze, demo, campaign, outreach):
+    for command in (review, ledger, analyze, demo, campaign, outreach, backtest_command):
         main.add_command(command)
+    ledger.add_command(liability_command)
 
 
 _register_feature_commands()

@@ -46,7 +46,11 @@ class Assumptions:
 
 
 def read_assumptions(doc: Mapping[str, Any]) -> Assumptions:
-    given = doc.get("review", {}).get("assumptions", {})
+    return assumptions_of(doc.get("review", {}).get("assumptions", {}))
+
+
+def assumptions_of(given: Mapping[str, Any]) -> Assumptions:
+    """The ``review.assumptions`` mapping read, each missing one at its default."""
     rate = given.get("speaking_rate", {})
     stated = {k for k in given if k != "speaking_rate"} | set(rate)
     band = given.get("return_band_percent")
