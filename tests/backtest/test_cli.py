@@ -17,6 +17,8 @@ from engine.ledger.service import Ledger
 from engine.ledger.tables import members
 from tests.backtest.conftest import COFFEE, COFFEE_EVALUATOR, SHOP, Clock, make_history
 
+pytestmark = pytest.mark.db  # a history made in a real ledger (tests/backtest/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def ledger_url(tmp_path_factory) -> str:

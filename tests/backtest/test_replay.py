@@ -16,6 +16,8 @@ from engine.ledger.check import check
 from engine.ledger.tables import transactions
 from tests.backtest.conftest import PERIOD, SHOP
 
+pytestmark = pytest.mark.db  # a history made in a real ledger (tests/backtest/conftest.py)
+
 
 def stored_responses(database, start, end):
     with database.connect() as conn:
