@@ -317,9 +317,8 @@ def estimate_command(
     """Expected responders, points, perceived value and real cost; downpour vs sunshine."""
     with _session(programme, database) as (context, engine):
         with engine.connect() as conn:
-            result = budget.estimate(
-                conn, context, campaign_id, _moment(at, context), basket=basket
-            )
+            moment = None if at is None else _moment(at, context)
+            result = budget.estimate(conn, context, campaign_id, moment, basket=basket)
         _emit(output, result.as_dict(), estimate_table(result))
 
 
@@ -340,10 +339,15 @@ def estimate_table(result: budget.Estimate) -> str:
         "",
         f"typical basket {result.basket} {cur}; redemption rate {result.redemption_rate:.0%}, "
         f"cost of goods {result.cost_ratio:.0%}; holdout {result.holdout:,}",
-        f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline} "
-        f"({sun.points_per_member} points per member, {sun.buyers:,} expected buyers), "
-        f"real cost {sun.real_cost} {cur}",
     ]
+    if sun.multiplier is None:
+        rows.append(f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline}")
+    else:
+        rows.append(
+            f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline} "
+            f"({sun.points_per_member} points per member, {sun.buyers:,} expected buyers), "
+            f"real cost {sun.real_cost} {cur}"
+        )
     if result.sunshine_at_cap is not None:
         cap = result.sunshine_at_cap
         rows.append(
