@@ -364,3 +364,24 @@ app_secrets = Table(
     Column("value", String(128), nullable=False),
     Column("created_at", Moment(), nullable=False),
 )
+
+# What happened when the contact centre acted on an outreach task: one row per attempt
+# (reached, no answer, declined, offer accepted) with the agent's notes, so the agent's
+# screen shows the member's history of contacts and the outreach report counts outcomes.
+outreach_interactions = Table(
+    "outreach_interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("trigger_id", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("note", Text),
+    Column("actor", String(128), nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("key", ID),  # the client's Idempotency-Key: a retried POST logs nothing twice
+    UniqueConstraint("programme", "key"),
+    Index("ix_outreach_interactions_member", "programme", "member_id"),
+    Index("ix_outreach_interactions_task", "programme", "task_id"),
+)

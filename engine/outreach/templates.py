@@ -72,6 +72,14 @@ BY_TRIGGER: dict[str, dict[str, str]] = {
         "threshold_money": "the same with the currency symbol",
         "period_end": "the last day of the qualifying period",
     },
+    "never_bought": {
+        "joined": "the day the member joined",
+        "days_since_joined": "days since the member joined, without a purchase",
+    },
+    "holiday": {
+        "holiday": "the holiday's name, as the programme declares it",
+        "holiday_date": "the holiday's date this year",
+    },
     "upgrade": {
         "previous_tier": "the name of the tier before the upgrade",
         "since": "the day of the upgrade",

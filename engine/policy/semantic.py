@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import PolicyError
 from engine.money import currency, is_known_currency
+from engine.outreach.holidays import holiday_problems
 from engine.outreach.templates import template_problems
 from engine.policy.problems import Path, Problem
 from engine.rules.parser import parse_when
@@ -420,6 +421,10 @@ def check_outreach(doc: Document) -> Iterator[Problem]:
         "cycle_days": "lapse",
         "within_amount": "near_upgrade",
         "change": "tier_change",
+        "after_days": "never_bought",
+        "until_days": "never_bought",
+        "holidays": "holiday",
+        "days_ahead": "holiday",
     }
     for index, trigger in enumerate(doc.get("outreach", [])):
         for field, trigger_kind in needs.items():
@@ -431,6 +436,7 @@ def check_outreach(doc: Document) -> Iterator[Problem]:
                 )
         if trigger["trigger"] == "near_upgrade" and not doc.get("tiers"):
             yield Problem("a near_upgrade trigger needs tiers", ("outreach", index, "trigger"))
+    yield from holiday_problems(doc)
 
 
 def check_outreach_grants(doc: Document) -> Iterator[Problem]:
