@@ -385,3 +385,17 @@ outreach_interactions = Table(
     Index("ix_outreach_interactions_member", "programme", "member_id"),
     Index("ix_outreach_interactions_task", "programme", "task_id"),
 )
+
+# The critical point a downpour campaign's audience was resolved against at launch
+# (``audience.critical_point``): the balance detected, and the band of balances targeted.
+campaign_critical_points = Table(
+    "campaign_critical_points",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("campaign_id", String(64), primary_key=True),
+    Column("balance", BigInteger, nullable=False),  # the detected critical point
+    Column("band_low", BigInteger, nullable=False),  # the least balance targeted
+    Column("band_high", BigInteger, nullable=False),  # the greatest balance targeted
+    Column("analysis", JSON, nullable=False),  # the detection's figures, for the record
+    Column("resolved_at", Moment(), nullable=False),
+)

@@ -1,4 +1,5 @@
-"""outreach interactions: the outcome and notes of each contact attempt
+"""outreach interactions (the outcome and notes of each contact attempt) and the critical
+point a campaign audience was resolved against at launch
 
 Revision ID: 0012
 Revises: 0010
@@ -44,8 +45,23 @@ def upgrade() -> None:
             "ix_outreach_interactions_task", ["programme", "task_id"], unique=False
         )
 
+    op.create_table(
+        "campaign_critical_points",
+        sa.Column("programme", sa.String(length=64), nullable=False),
+        sa.Column("campaign_id", sa.String(length=64), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("band_low", sa.BigInteger(), nullable=False),
+        sa.Column("band_high", sa.BigInteger(), nullable=False),
+        sa.Column("analysis", sa.JSON(), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "programme", "campaign_id", name=op.f("pk_campaign_critical_points")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("campaign_critical_points")
     with op.batch_alter_table("outreach_interactions", schema=None) as batch_op:
         batch_op.drop_index("ix_outreach_interactions_task")
         batch_op.drop_index("ix_outreach_interactions_member")
