@@ -4,12 +4,12 @@ holiday: greetings on the programme's declared holidays, fixed or per year."""
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from engine.policy.loader import Programme, validate_document
+from engine.policy.loader import Programme, load_programme, validate_document
 from engine.policy.source import SourceMap
 from engine.quote import Evaluator
 from tests.outreach.helpers import BASE, local, member, programme, run, sale, tasks, trigger
@@ -151,3 +151,19 @@ def test_a_declared_holiday_is_valid_with_a_fixed_date_or_dates_but_not_both():
     assert _validate(ok) == []
     both = HEAD + "holidays:\n  - {id: ny, name: NY, date: '01-01', dates: [2026-01-01]}\n"
     assert _validate(both)
+
+
+def test_the_recommended_programme_greets_on_the_festival_eve_and_nudges_new_members(database):
+    recommended = Evaluator(load_programme("rules/recommended/programme.yaml"), matcher="python")
+    eve = date(2027, 2, 5)  # Spring Festival 2027 is 6 February
+    member(database, recommended, "new", joined=eve - timedelta(days=20), tier="standard")
+    member(database, recommended, "regular", joined=date(2025, 1, 1), tier="standard")
+    sale(database, recommended, "regular", local(date(2027, 2, 1), 12, "Asia/Shanghai"))
+    report = run(database, recommended, eve)
+    assert report.created["spring-festival-greeting"] == 2
+    assert report.created["first-purchase-nudge"] == 1
+    assert report.granted["first-purchase-nudge"] == 1
+    (nudge,) = tasks(database, trigger_id="first-purchase-nudge")
+    assert nudge["member_id"] == "new" and nudge["channel"] == "call"
+    greeting_text = tasks(database, trigger_id="spring-festival-greeting")[0]["message"]
+    assert "春节 Spring Festival" in greeting_text
