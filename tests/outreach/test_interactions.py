@@ -3,11 +3,13 @@ member and counted in the outreach report; on SQLite and PostgreSQL, and over HT
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
+from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from api import create_app
@@ -15,8 +17,11 @@ from engine.errors import ConflictError, InputError
 from engine.ledger.db import alembic_config, open_database, upgrade
 from engine.ledger.tables import outreach_interactions
 from engine.outreach import interactions
+from engine.outreach.cli import outreach
 from engine.outreach.run import run_outreach
 from engine.outreach.tasks import UnknownTask
+from engine.policy.loader import load_programme
+from engine.quote import Evaluator
 from tests.outreach.helpers import NOW, member, programme, run, tasks, trigger
 from tests.served import fresh_postgres
 
@@ -187,3 +192,17 @@ def test_bad_interaction_requests_are_problems_not_crashes(app):
     )
     assert client.get(f"{base}/report?from=soon").status_code == 400
     assert client.get(f"{base}/report?from=2026-03-15&to=2026-03-14").status_code == 422
+
+
+def test_the_report_command_counts_tasks_and_contacts(database_url, database):
+    coffee = Evaluator(load_programme("rules/coffee-shop/programme.yaml"), matcher="python")
+    member(database, coffee, "a", tier="standard", birthday=BIRTHDAY)
+    run_outreach(database, coffee, DAY, now=NOW)
+    (task,) = tasks(database)
+    interactions.record(database, "coffee-shop", task["id"], "declined", actor="x", now=NOW)
+    common = ["--programme", "coffee-shop", "--database", database_url]
+    shown = CliRunner().invoke(outreach, ["report", *common])
+    assert shown.exit_code == 0, shown.output
+    assert "birthday-drink: tasks done 1; contacts declined 1" in shown.stdout
+    as_json = CliRunner().invoke(outreach, ["report", "--json", "--from", "2026-03-16", *common])
+    assert json.loads(as_json.stdout)["tasks"] == {}
