@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import inspect
 from api import create_app
 from engine.errors import ConflictError, InputError
 from engine.ledger.db import alembic_config, open_database, upgrade
+from engine.ledger.keys import create_key
 from engine.ledger.tables import outreach_interactions
 from engine.outreach import interactions
 from engine.outreach.cli import outreach
@@ -23,7 +25,7 @@ from engine.outreach.tasks import UnknownTask
 from engine.policy.loader import load_programme
 from engine.quote import Evaluator
 from tests.outreach.helpers import NOW, member, programme, run, tasks, trigger
-from tests.served import fresh_postgres
+from tests.served import call, fresh_postgres, gunicorn
 
 BIRTHDAY = date(1990, 3, 15)
 DAY = date(2026, 3, 15)
@@ -206,3 +208,27 @@ def test_the_report_command_counts_tasks_and_contacts(database_url, database):
     assert "birthday-drink: tasks done 1; contacts declined 1" in shown.stdout
     as_json = CliRunner().invoke(outreach, ["report", "--json", "--from", "2026-03-16", *common])
     assert json.loads(as_json.stdout)["tasks"] == {}
+
+
+def test_served_retries_of_one_logged_call_are_stored_once(tmp_path, database_url, database):
+    """Two gunicorn workers, the same attempt posted six times at once with one key."""
+    coffee = Evaluator(load_programme("rules/coffee-shop/programme.yaml"), matcher="python")
+    member(database, coffee, "a", tier="standard", birthday=BIRTHDAY)
+    run_outreach(database, coffee, DAY, now=NOW)
+    (task,) = tasks(database)
+    key = create_key(database, "marketer")
+    with gunicorn(database_url, tmp_path / "gunicorn.log", clean_exit=False) as server:
+        url = f"{server.base}/v1/programmes/coffee-shop/outreach/tasks/{task['id']}/interactions"
+        body = {"outcome": "offer_accepted", "note": "comes on Friday"}
+        headers = {"Idempotency-Key": "call-1"}
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: call("POST", url, body, key, headers), range(6)))
+        screen = call(
+            "GET",
+            f"{server.base}/v1/programmes/coffee-shop/outreach/members/a/interactions",
+            key=key,
+        )
+    assert sorted(status for status, _, _ in answers) == [200] * 5 + [201]
+    assert {b["interaction"]["id"] for _, _, b in answers} == {answers[0][2]["interaction"]["id"]}
+    assert screen[0] == 200 and len(screen[2]["interactions"]) == 1
+    assert tasks(database)[0]["status"] == "done" and tasks(database)[0]["attempts"] == 1
