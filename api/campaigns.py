@@ -75,9 +75,9 @@ def estimate(programme: str, campaign: str) -> dict[str, Any]:
     if typical is not None and not (typical.is_finite() and 0 <= typical <= 10**12):
         raise _bad("basket", "an amount like 120.00")
     with services().database.connect() as conn:
-        result = budget.estimate(
-            conn, context, campaign, _at(request.args.get("at")), basket=typical
-        )
+        given = request.args.get("at")
+        at = None if given is None else _at(given)
+        result = budget.estimate(conn, context, campaign, at, basket=typical)
     return result.as_dict()
 
 

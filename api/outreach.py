@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from api.auth import requires
 from api.bodies import idempotency_key, json_body
 from api.errors import ApiError
 from api.services import services
 from engine.errors import ConflictError
+from engine.outreach import interactions
 from engine.outreach.tasks import MAX_PAGE, Filters, get_task, list_tasks, set_status
 
 bp = Blueprint("outreach", __name__, url_prefix="/v1/programmes/<programme>/outreach")
@@ -77,6 +78,88 @@ def change(programme: str, task_id: int) -> tuple[dict[str, Any], int, dict[str,
             raise
         return task, 200, {"Idempotent-Replayed": "true"}
     return task, 200, {"Idempotent-Replayed": "false"}
+
+
+@bp.post("/tasks/<int:task_id>/interactions")
+@requires("marketer")
+def log_interaction(programme: str, task_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Log a contact attempt: ``{"outcome": "reached" | "no_answer" | "declined" |
+    "offer_accepted", "note": "..."}``. A conclusive outcome finishes the task. 201 when
+    logged; with an Idempotency-Key, a retry answers 200 and ``Idempotent-Replayed: true``."""
+    state = services()
+    state.registry[programme]
+    _known_task(task_id)
+    key = idempotency_key()
+    body = json_body()
+    unknown = sorted(set(body) - {"outcome", "note"})
+    if unknown or "outcome" not in body:
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            'send {"outcome": ...} and optionally "note"',
+            errors=[{"path": name, "message": "unknown field"} for name in unknown]
+            or [{"path": "outcome", "message": "missing required field 'outcome'"}],
+        )
+    result = interactions.record(
+        state.database,
+        programme,
+        task_id,
+        body["outcome"],
+        note=body.get("note"),
+        actor=f"api:{g.get('role', 'unknown')}",
+        now=datetime.now(UTC),
+        key=key,
+    )
+    replayed = result.pop("replayed")
+    return result, 200 if replayed else 201, {"Idempotent-Replayed": str(replayed).lower()}
+
+
+@bp.get("/tasks/<int:task_id>/interactions")
+@requires("marketer")
+def task_interactions(programme: str, task_id: int) -> dict[str, Any]:
+    """The task and its contact attempts, newest first."""
+    state = services()
+    state.registry[programme]
+    _known_task(task_id)
+    task = get_task(state.database, programme, task_id)
+    found = interactions.history(state.database, programme, task_id=task_id)
+    return {"task": task, "interactions": found}
+
+
+@bp.get("/members/<member>/interactions")
+@requires("marketer")
+def member_interactions(programme: str, member: str) -> dict[str, Any]:
+    """The member's history of contacts (newest first) and open tasks: the agent's screen."""
+    state = services()
+    state.registry[programme]
+    found = interactions.history(
+        state.database, programme, member=member, limit=min(_int_arg("limit", 50), 200)
+    )
+    open_tasks, _ = list_tasks(state.database, programme, Filters(member=member), limit=100)
+    return {
+        "member_id": member,
+        "interactions": found,
+        "open_tasks": [t for t in open_tasks if t["status"] != "done"],
+    }
+
+
+@bp.get("/report")
+@requires("marketer")
+def outreach_report(programme: str) -> dict[str, Any]:
+    """Tasks by trigger and status (by due day) and contact outcomes by trigger, over
+    ``from``..``to`` (dates, both optional)."""
+    state = services()
+    evaluator = state.registry[programme]
+    found = interactions.report(
+        state.database, programme, evaluator.tz, _date_arg("from"), _date_arg("to")
+    )
+    return found.as_dict()
+
+
+def _known_task(task_id: int) -> None:
+    if task_id >= 2**31:  # no task id is that large; the databases' integers would overflow
+        raise ApiError(404, "not-found", "Not found", f"no outreach task {task_id}")
 
 
 def _already(task: dict[str, Any], status: Any, error: str | None) -> bool:

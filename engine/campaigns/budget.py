@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -78,12 +78,18 @@ class Sunshine:
     activity_rate: Decimal
     buyers: Decimal
     budget_points: int
-    multiplier: Decimal
+    multiplier: Decimal | None  # None: nobody is expected to buy, so no multiplier exists
     points_per_member: Decimal
     real_cost: Decimal
+    window_days: int = 0
 
     @property
     def headline(self) -> str:
+        if self.multiplier is None:
+            return (
+                f"no comparison: no member bought in the {self.window_days} days before, "
+                "so no buyer is expected to share the offer"
+            )
         return f"{self.multiplier:.2f}x points for everyone"
 
 
@@ -125,12 +131,17 @@ def estimate(
     conn: Connection,
     context: Context,
     campaign_id: str,
-    at: datetime,
+    at: datetime | None,
     *,
     basket: Decimal | None = None,
 ) -> Estimate:
-    """The downpour's expected responders, points and cost per group, and the sunshine twin."""
+    """The downpour's expected responders, points and cost per group, and the sunshine twin.
+
+    Without ``at`` the estimate is made now, unless the ledger's history stopped before the
+    campaign's window length: then it is made as of the last purchase (and says so), since
+    "now" would find no recent buyer and print 0 expected buyers from stale history."""
     campaign = context.downpour(campaign_id)
+    at, stale = _default_moment(conn, context, campaign, at)
     targets = preview(conn, context, campaign_id, at, sample=0).by_group()
     typical = basket if basket is not None else _average_basket(conn, context, at)
     rate, ratio = context.assumptions()
@@ -143,7 +154,7 @@ def estimate(
     same_spend = _points_worth(context, total.perceived_value)
     sunshine = _sunshine(conn, context, campaign, at, typical, same_spend)
     at_cap = None if cap is None else _sunshine(conn, context, campaign, at, typical, cap)
-    notes = _notes(groups, cap, total)
+    notes = ([stale] if stale else []) + _notes(groups, cap, total)
     return Estimate(
         context.programme,
         campaign_id,
@@ -285,7 +296,7 @@ def _sunshine(
     rate = Decimal(recent) / everyone if everyone else Decimal(0)
     buyers = Decimal(everyone) * rate
     base = base_points(context, basket) or 1
-    multiplier = 1 + Decimal(budget_points) / (buyers * base) if buyers else Decimal(1)
+    multiplier = 1 + Decimal(budget_points) / (buyers * base) if buyers else None
     burn_points, worth = context.burn()
     ratio = context.assumptions()
     return Sunshine(
@@ -293,9 +304,31 @@ def _sunshine(
         rate.quantize(Decimal("0.0001")),
         buyers.quantize(CENT),
         budget_points,
-        multiplier.quantize(CENT),
+        None if multiplier is None else multiplier.quantize(CENT),
         (Decimal(budget_points) / everyone if everyone else Decimal(0)).quantize(CENT),
         real_cost_of_points(budget_points, burn_points, worth, *ratio).quantize(CENT),
+        (end - start).days,
+    )
+
+
+def _default_moment(
+    conn: Connection, context: Context, campaign: Mapping[str, Any], at: datetime | None
+) -> tuple[datetime, str | None]:
+    """``at`` as given, or now; or the last purchase when history ended a window ago."""
+    if at is not None:
+        return at, None
+    now = datetime.now(UTC).astimezone(context.tz)
+    last = conn.execute(
+        select(func.max(members.c.last_purchase_at)).where(members.c.programme == context.programme)
+    ).scalar_one_or_none()
+    start, end = campaign_window(campaign, context.tz)
+    if last is None or last >= now - (end - start):
+        return now, None
+    last = last.astimezone(context.tz)
+    return last, (
+        f"no date given and no purchase in the {(end - start).days} days before now: "
+        f"estimated as of the last purchase in the ledger, {last:%Y-%m-%d %H:%M} "
+        "(give --at or ?at= to choose)"
     )
 
 

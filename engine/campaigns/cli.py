@@ -277,7 +277,21 @@ def preview_table(result: Preview) -> str:
         ]
     if result.launched:
         rows.append(f"\nalready launched at {result.launched['launched_at']}: {result.launched}")
+    rows += _critical_lines(result.critical_point)
+    rows += [f"warning: {w}" for w in result.warnings]
     return "\n".join(rows)
+
+
+def _critical_lines(found: dict[str, Any] | None) -> list[str]:
+    if found is None:
+        return []
+    if "band" not in found:
+        return [f"latest detected critical point: {found['balance']:,} points"]
+    low, high = found["band"]
+    return [
+        f"critical point {found['balance']:,} points (from the {found['source']}): "
+        f"targeting balances {low:,} to {high:,}"
+    ]
 
 
 @campaign.command("launch")
@@ -295,7 +309,9 @@ def launch_command(
         result = launching.launch(engine, context, campaign_id, _moment(at, context))
         verb = "launched" if result.created else "already launched, unchanged"
         groups = ", ".join(f"{g}: {n:,}" for g, n in result.groups.items())
-        _emit(output, result.as_dict(), f"{campaign_id} {verb} at {result.launched_at}: {groups}")
+        text = f"{campaign_id} {verb} at {result.launched_at}: {groups}"
+        text = "\n".join([text, *_critical_lines(result.critical_point)])
+        _emit(output, result.as_dict(), text)
 
 
 @campaign.command("estimate")
@@ -317,9 +333,8 @@ def estimate_command(
     """Expected responders, points, perceived value and real cost; downpour vs sunshine."""
     with _session(programme, database) as (context, engine):
         with engine.connect() as conn:
-            result = budget.estimate(
-                conn, context, campaign_id, _moment(at, context), basket=basket
-            )
+            moment = None if at is None else _moment(at, context)
+            result = budget.estimate(conn, context, campaign_id, moment, basket=basket)
         _emit(output, result.as_dict(), estimate_table(result))
 
 
@@ -340,10 +355,15 @@ def estimate_table(result: budget.Estimate) -> str:
         "",
         f"typical basket {result.basket} {cur}; redemption rate {result.redemption_rate:.0%}, "
         f"cost of goods {result.cost_ratio:.0%}; holdout {result.holdout:,}",
-        f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline} "
-        f"({sun.points_per_member} points per member, {sun.buyers:,} expected buyers), "
-        f"real cost {sun.real_cost} {cur}",
     ]
+    if sun.multiplier is None:
+        rows.append(f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline}")
+    else:
+        rows.append(
+            f"sunshine with the same spend ({sun.budget_points:,} points): {sun.headline} "
+            f"({sun.points_per_member} points per member, {sun.buyers:,} expected buyers), "
+            f"real cost {sun.real_cost} {cur}"
+        )
     if result.sunshine_at_cap is not None:
         cap = result.sunshine_at_cap
         rows.append(

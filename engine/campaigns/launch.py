@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, except_, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.campaigns import critical
 from engine.campaigns.model import Context, campaign_window
 from engine.campaigns.targeting import Targeting, prepare
 from engine.errors import ConflictError
@@ -34,6 +35,7 @@ class Launch:
     launched_at: datetime
     groups: dict[str, int]
     created: bool
+    critical_point: dict[str, Any] | None = None  # the band a relative audience launched with
 
     @property
     def assigned(self) -> int:
@@ -47,6 +49,7 @@ class Launch:
             "assigned": self.assigned,
             "groups": self.groups,
             "created": self.created,
+            "critical_point": self.critical_point,
         }
 
 
@@ -67,12 +70,19 @@ def launch(database: Engine, context: Context, campaign_id: str, at: datetime) -
 def _launch(database: Engine, context: Context, campaign_id: str, at: datetime) -> Launch:
     with database.begin() as conn:
         prepare(conn)
-        targeting = Targeting(context, campaign_id, at, dialect.name(conn))
+        campaign = context.downpour(campaign_id)
         launched_at = _launched_at(conn, context.programme, campaign_id)
+        # A relative audience is resolved from the latest analysis at the first launch and
+        # recorded; a launched campaign keeps the band it was launched with.
+        band = (
+            critical.resolve(conn, context, campaign, at) if critical.relative(campaign) else None
+        )
+        targeting = Targeting(context, campaign_id, at, dialect.name(conn), band)
         if launched_at is not None:
             _refuse_changes(conn, targeting, launched_at)
             when = launched_at.astimezone(context.tz)
-            return Launch(context.programme, campaign_id, when, _counts(conn, targeting), False)
+            counts = _counts(conn, targeting)
+            return Launch(context.programme, campaign_id, when, counts, False, _shown(band))
         budget = targeting.campaign.get("budget", {})
         money = budget.get("money")
         open_budget(
@@ -83,6 +93,8 @@ def _launch(database: Engine, context: Context, campaign_id: str, at: datetime) 
             points=budget.get("points"),
             money=None if money is None else Decimal(str(money)),
         )
+        if band is not None:
+            critical.record(conn, context, campaign_id, band, at)
         conn.execute(_freeze(targeting, at))
         counts = _counts(conn, targeting)
         conn.execute(
@@ -93,7 +105,11 @@ def _launch(database: Engine, context: Context, campaign_id: str, at: datetime) 
             )
             .values(audience_size=sum(counts.values()))
         )
-        return Launch(context.programme, campaign_id, at, counts, True)
+        return Launch(context.programme, campaign_id, at, counts, True, _shown(band))
+
+
+def _shown(band: critical.Band | None) -> dict[str, Any] | None:
+    return None if band is None else {**band.as_dict(), "source": "launch"}
 
 
 def _launched_at(conn: Connection, programme: str, campaign_id: str) -> datetime | None:

@@ -42,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import BIT
 
 from engine.calendar import local_date
+from engine.campaigns import critical
+from engine.campaigns.critical import Band
 from engine.campaigns.model import Context, groups_by_priority
 from engine.errors import InputError
 from engine.ledger.dialect import is_postgres, is_sqlite
@@ -125,6 +127,7 @@ class Targeting:
     campaign_id: str
     at: datetime
     dialect: str
+    band: Band | None = None  # the resolved band of an audience relative to the critical point
     campaign: Mapping[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,10 +149,16 @@ class Targeting:
         audience = self.campaign.get("audience")
         block = audience_as_member(audience) if audience else None
         tests = member_tests(block, self.context.currency.exponent, f"{self.campaign_id}.audience")
+        relative_band = []
+        if critical.relative(self.campaign) is not None:
+            if self.band is None:
+                raise InputError(f"campaign '{self.campaign_id}': resolve the critical point first")
+            relative_band = [members.c.balance.between(self.band.low, self.band.high)]
         return and_(
             members.c.programme == self.context.programme,
             members.c.merged_into.is_(None),
             self.clauses.all(tests),
+            *relative_band,
         )
 
     def group_of(self) -> ColumnElement[Any]:
@@ -199,6 +208,8 @@ class Preview:
     counts: dict[tuple[str, str | None], int]  # (tier, group or None for "in no group") → members
     sample: dict[str, list[dict[str, Any]]]
     launched: dict[str, Any] | None = None
+    critical_point: dict[str, Any] | None = None  # the band resolved, or the latest point seen
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def audience(self) -> int:
@@ -230,6 +241,8 @@ class Preview:
             ],
             "sample": self.sample,
             "launched": self.launched,
+            "critical_point": self.critical_point,
+            "warnings": self.warnings,
         }
 
 
@@ -244,7 +257,9 @@ def preview(
     primary key that stops early (topped up group by group only for rare groups).
     """
     prepare(conn)
-    targeting = Targeting(context, campaign_id, at, dialect_name(conn))
+    campaign = context.downpour(campaign_id)
+    band, point, warnings = _critical(conn, context, campaign, at)
+    targeting = Targeting(context, campaign_id, at, dialect_name(conn), band)
     group_ids = [g["id"] for g in groups_by_priority(targeting.campaign)] + [HOLDOUT]
     if is_postgres(conn):
         counts, picked = _in_one_pass(conn, targeting, group_ids, sample)
@@ -260,6 +275,23 @@ def preview(
         counts,
         _sample(conn, targeting, picked),
         launched_summary(conn, context.programme, campaign_id),
+        band.as_dict() if band else point,
+        warnings,
+    )
+
+
+def _critical(
+    conn: Connection, context: Context, campaign: Mapping[str, Any], at: datetime
+) -> tuple[critical.Band | None, dict[str, Any] | None, list[str]]:
+    """The resolved band of a relative audience; or, for a hand-typed balance band, the
+    latest detected point and a warning when the band does not end there."""
+    if critical.relative(campaign) is not None:
+        return critical.resolve(conn, context, campaign, at), None, []
+    point, warning = critical.hand_band_warning(conn, context, campaign, at)
+    return (
+        None,
+        None if point is None else {"balance": point, "source": "analysis"},
+        ([warning] if warning else []),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from engine.errors import LoyaltyError
@@ -136,3 +136,11 @@ def driver_connection(conn: Connection) -> Any:
     if raw is None:  # only once the pooled connection has been invalidated
         raise RuntimeError("the database connection is no longer usable")
     return raw
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a single-row INSERT made (SQLAlchemy reports it for every dialect)."""
+    key = result.inserted_primary_key
+    if key is None:  # only for executemany or INSERT .. FROM SELECT, never used here
+        raise TypeError("the INSERT reported no primary key")
+    return int(key[0])

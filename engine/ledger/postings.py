@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     RowMapping,
     String,
     bindparam,
@@ -34,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
 from engine.ledger import dialect
+from engine.ledger.db import inserted_id
 from engine.ledger.offers import use_member_offers
 from engine.ledger.state import Needs, current_period_start, period_starts
 from engine.ledger.tables import (
@@ -165,14 +165,6 @@ def journal_entry(
             "actor": actor,
         },
     )
-
-
-def inserted_id(result: CursorResult[Any]) -> int:
-    """The id of the row a single-row INSERT made (SQLAlchemy reports it for every dialect)."""
-    key = result.inserted_primary_key
-    if key is None:  # only for executemany or INSERT .. FROM SELECT, never used here
-        raise TypeError("the INSERT reported no primary key")
-    return int(key[0])
 
 
 def burn_lot(

@@ -402,3 +402,38 @@ reload_refusals = Table(
     Column("refused_at", Moment(), nullable=False),
     Column("actor", String(128), nullable=False),
 )
+
+# What happened when the contact centre acted on an outreach task: one row per attempt
+# (reached, no answer, declined, offer accepted) with the agent's notes, so the agent's
+# screen shows the member's history of contacts and the outreach report counts outcomes.
+outreach_interactions = Table(
+    "outreach_interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("trigger_id", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("note", Text),
+    Column("actor", String(128), nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("key", ID),  # the client's Idempotency-Key: a retried POST logs nothing twice
+    UniqueConstraint("programme", "key"),
+    Index("ix_outreach_interactions_member", "programme", "member_id"),
+    Index("ix_outreach_interactions_task", "programme", "task_id"),
+)
+
+# The critical point a downpour campaign's audience was resolved against at launch
+# (``audience.critical_point``): the balance detected, and the band of balances targeted.
+campaign_critical_points = Table(
+    "campaign_critical_points",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("campaign_id", String(64), primary_key=True),
+    Column("balance", BigInteger, nullable=False),  # the detected critical point
+    Column("band_low", BigInteger, nullable=False),  # the least balance targeted
+    Column("band_high", BigInteger, nullable=False),  # the greatest balance targeted
+    Column("analysis", JSON, nullable=False),  # the detection's figures, for the record
+    Column("resolved_at", Moment(), nullable=False),
+)

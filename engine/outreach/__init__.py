@@ -5,7 +5,7 @@ over members), stores them in ``outreach_tasks`` and renders their messages; ``t
 updates and exports them; ``webhook`` delivers them; ``templates.template_problems`` checks
 the templates when a programme is validated. See rules/README.md, "Outreach".
 
-``templates`` registers ``template_problems`` with the validator
-(``engine.policy.extensions``) when imported; the front doors import it, so ``engine.policy``
-never imports outreach.
+``templates`` registers ``template_problems`` (and, by importing ``holidays``,
+``holiday_problems``) with the validator (``engine.policy.extensions``) when imported; the
+front doors import it, so ``engine.policy`` never imports outreach.
 """

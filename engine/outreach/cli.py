@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from engine.cli_errors import domain_errors
 from engine.ledger.cli import database_option
 from engine.ledger.db import open_database
+from engine.outreach import interactions
 from engine.outreach.run import RunReport, run_outreach, today_for
 from engine.outreach.tasks import STATUSES, Filters, export_csv, list_tasks
 from engine.outreach.webhook import Retry, deliver
@@ -164,6 +165,38 @@ def export_command(
     with _database(database) as engine:
         count = export_csv(engine, programme, filters, output)
     click.echo(f"{count} task(s)", err=True)
+
+
+@outreach.command("report")
+@click.option("--programme", required=True, help="a programme under --rules (for its time zone)")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="first day counted")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="last day counted")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@rules_option
+@database_option
+@domain_errors
+def report_command(
+    programme: str,
+    start: datetime | None,
+    end: datetime | None,
+    as_json: bool,
+    rules: str,
+    database: str,
+) -> None:
+    """Tasks by trigger and status, and logged contact outcomes by trigger."""
+    (evaluator,) = _programmes(rules, (programme,))
+    first, last = (start.date() if start else None), (end.date() if end else None)
+    with _database(database) as engine:
+        found = interactions.report(engine, programme, evaluator.tz, first, last)
+    if as_json:
+        click.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+        return
+    for trigger in sorted({*found.tasks, *found.outcomes}):
+        tasks = ", ".join(f"{s} {n}" for s, n in sorted(found.tasks.get(trigger, {}).items()))
+        outcomes = ", ".join(f"{o} {n}" for o, n in found.outcomes.get(trigger, {}).items() if n)
+        click.echo(f"{trigger}: tasks {tasks or 'none'}; contacts {outcomes or 'none'}")
+    totals = ", ".join(f"{o} {n}" for o, n in found.totals().items())
+    click.echo(f"all contacts: {totals}")
 
 
 @outreach.command("deliver")

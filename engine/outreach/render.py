@@ -295,6 +295,21 @@ def tier_after_review(setup: Setup, tier: str, spend: Decimal) -> str:
     return qualified[-1] if qualified else setup.levels[0]
 
 
+def _never_bought(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
+    return {
+        "joined": setup.formats.day(date.fromisoformat(payload["joined"])),
+        "days_since_joined": int(payload["days_since_joined"]),
+    }
+
+
+def _holiday(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
+    names = {h["id"]: h["name"] for h in setup.model.holidays}
+    return {
+        "holiday": names.get(payload["holiday"], payload["holiday"]),
+        "holiday_date": setup.formats.day(date.fromisoformat(payload["holiday_date"])),
+    }
+
+
 SPECIFIC: dict[str, Callable[[Setup, Mapping[str, Any], RowMapping], Context]] = {
     "points_expiring": _expiring,
     "birthday": _birthday,
@@ -302,6 +317,8 @@ SPECIFIC: dict[str, Callable[[Setup, Mapping[str, Any], RowMapping], Context]] =
     "near_upgrade": _near_upgrade,
     "upgrade": _upgrade,
     "downgrade": _downgrade,
+    "never_bought": _never_bought,
+    "holiday": _holiday,
 }
 
 

@@ -35,6 +35,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.money import Currency
+from engine.outreach import holidays as _holidays  # noqa: F401  (registers its check too)
 from engine.policy.extensions import register_check
 from engine.policy.problems import Problem
 
@@ -72,6 +73,14 @@ BY_TRIGGER: dict[str, dict[str, str]] = {
         "threshold": "the next tier's threshold",
         "threshold_money": "the same with the currency symbol",
         "period_end": "the last day of the qualifying period",
+    },
+    "never_bought": {
+        "joined": "the day the member joined",
+        "days_since_joined": "days since the member joined, without a purchase",
+    },
+    "holiday": {
+        "holiday": "the holiday's name, as the programme declares it",
+        "holiday_date": "the holiday's date this year",
     },
     "upgrade": {
         "previous_tier": "the name of the tier before the upgrade",

@@ -514,10 +514,67 @@ def _downgrade_warnings(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     )
 
 
+# --- never bought (activation) -----------------------------------------------------------------
+
+
+def never_bought(scope: Scope, trigger: Trigger) -> Select[Any]:
+    """Members who joined ``after_days`` days ago or more (at most ``until_days``, when given)
+    and have not made a first purchase: "zombies" to activate. One task per member: the
+    occasion is the day they joined."""
+    latest = scope.today - timedelta(days=trigger["after_days"])
+    joined = scope.sql.date_text(members.c.joined)
+    conditions = [
+        *reachable(scope, trigger["channel"]),
+        members.c.last_purchase_at.is_(None),
+        members.c.joined <= latest,
+    ]
+    if "until_days" in trigger:
+        conditions.append(members.c.joined >= scope.today - timedelta(days=trigger["until_days"]))
+    since = scope.today_number - scope.sql.day_of(members.c.joined)
+    return select(
+        members.c.id.label("member_id"),
+        scope.sql.concat("joined:", joined).label("cycle"),
+        scope.sql.json_object(joined=joined, days_since_joined=since).label("payload"),
+    ).where(*conditions)
+
+
+# --- holiday greetings -------------------------------------------------------------------------
+
+
+def holiday_on(holiday: Mapping[str, Any], day: date) -> bool:
+    """Whether a declared holiday falls on ``day``: a fixed ``MM-DD`` every year (29 February
+    falls on 28 February in common years, like a birthday), or one of its listed dates."""
+    if "date" in holiday:
+        return holiday["date"] in birthday_days(day)
+    return day.isoformat() in [str(d) for d in holiday.get("dates", [])]
+
+
+def holiday(scope: Scope, trigger: Trigger) -> Select[Any] | None:
+    """Every reachable member, on the day ``days_ahead`` days before a greeted holiday."""
+    declared = {h["id"]: h for h in scope.model.holidays}
+    day = scope.today + timedelta(days=trigger.get("days_ahead", 0))
+    found = [
+        declared[h] for h in trigger["holidays"] if h in declared and holiday_on(declared[h], day)
+    ]
+    if not found:
+        return None
+    greeted = found[0]
+    occasion = literal(f"{greeted['id']}:{day.isoformat()}", String)
+    return select(
+        members.c.id.label("member_id"),
+        occasion.label("cycle"),
+        scope.sql.json_object(
+            holiday=literal(greeted["id"], String), holiday_date=literal(day.isoformat(), String)
+        ).label("payload"),
+    ).where(*reachable(scope, trigger["channel"]))
+
+
 FINDERS: dict[str, Callable[[Scope, Trigger], Select[Any] | None]] = {
     "points_expiring": points_expiring,
     "birthday": birthday,
     "lapse": lapse,
     "near_upgrade": near_upgrade,
     "tier_change": tier_change,
+    "never_bought": never_bought,
+    "holiday": holiday,
 }

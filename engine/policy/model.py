@@ -204,6 +204,7 @@ class ProgrammeModel:
     rules: tuple[Mapping[str, Any], ...]
     campaigns: tuple[Mapping[str, Any], ...]
     outreach: tuple[Mapping[str, Any], ...]
+    holidays: tuple[Mapping[str, Any], ...]  # what holiday greetings name
     review: ReviewNotes
 
     @classmethod
@@ -219,6 +220,7 @@ class ProgrammeModel:
             rules=tuple(document.get("rules", ())),
             campaigns=tuple(document.get("campaigns", ())),
             outreach=tuple(document.get("outreach", ())),
+            holidays=tuple(document.get("holidays", ())),
             review=ReviewNotes.of(document.get("review", _EMPTY)),
         )
 

@@ -424,6 +424,10 @@ def check_outreach(doc: Document) -> Iterator[Problem]:
         "cycle_days": "lapse",
         "within_amount": "near_upgrade",
         "change": "tier_change",
+        "after_days": "never_bought",
+        "until_days": "never_bought",
+        "holidays": "holiday",
+        "days_ahead": "holiday",
     }
     for index, trigger in enumerate(doc.get("outreach", [])):
         for field, trigger_kind in needs.items():
@@ -457,6 +461,19 @@ def check_outreach_grants(doc: Document) -> Iterator[Problem]:
             )
 
 
+def check_relative_audiences(doc: Document) -> Iterator[Problem]:
+    """An audience relative to the critical point needs the ledger's analysis, resolved at
+    launch: only a downpour campaign (frozen at launch) can have one, not a sunshine one."""
+    for index, campaign in enumerate(doc.get("campaigns", [])):
+        if "critical_point" in campaign.get("audience", {}) and campaign["kind"] != "downpour":
+            yield Problem(
+                "audience.critical_point is resolved at launch: only a downpour campaign can "
+                "use it",
+                ("campaigns", index, "audience", "critical_point"),
+                hint="type the band by hand (audience.balance) for a sunshine campaign",
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     check_currency_and_timezone,
     check_tier_levels,
@@ -474,4 +491,5 @@ CHECKS: tuple[Check, ...] = (
     check_campaigns,
     check_outreach,
     check_outreach_grants,
+    check_relative_audiences,
 )

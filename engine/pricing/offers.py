@@ -199,8 +199,12 @@ def trials(campaigns: Sequence[Mapping[str, Any]]) -> dict[str, Trial]:
 
 
 def audience_as_member(audience: Mapping[str, Any]) -> dict[str, Any]:
+    """The audience as a member condition. ``critical_point`` needs the ledger's analysis: it
+    is resolved at preview and launch (engine/campaigns/critical.py), never at the till."""
     renamed = {"days_inactive": "days_since_last_purchase"}
-    return {renamed.get(key, key): value for key, value in audience.items()}
+    return {
+        renamed.get(key, key): value for key, value in audience.items() if key != "critical_point"
+    }
 
 
 def _window(window: Mapping[str, str] | None, tz: ZoneInfo) -> tuple[datetime, datetime] | None:

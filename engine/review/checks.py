@@ -19,6 +19,7 @@ from engine.review.assumptions import Assumptions
 from engine.review.measure import normalise_number, numbers_in, spoken_length
 from engine.review.model import Finding, percent
 from engine.review.reading import Document, levels, plain
+from engine.review.value import check_benefit_mix, check_catalogue_prices, check_points_feel
 
 WARN_TIERS = 4  # "airlines sometimes add a 4th"
 SERIOUS_TIERS = 5  # "5-6 tiers is a design smell"
@@ -418,10 +419,13 @@ CHECKS: tuple[Check, ...] = (
     check_qualifying_metric,
     check_earn_ratio,
     check_points_value,
+    check_points_feel,
+    check_catalogue_prices,
     check_real_cost,
     check_expiry,
     check_pitch,
     check_poster,
+    check_benefit_mix,
 )
 
 

@@ -3,6 +3,7 @@ findings, and the sections and items (rules, campaigns, tiers… by id) behind t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,7 +26,7 @@ DEEPER: tuple[Path, ...] = (("review", "claims"),)
 _MISSING = object()
 
 ChangeKind = Literal["added", "removed", "changed"]
-FindingChangeKind = Literal["new", "resolved", "changed"]
+FindingChangeKind = Literal["new", "resolved", "changed", "gone"]
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,36 @@ class FindingChange:
 
     @property
     def current(self) -> Finding:
-        found = self.new if self.kind != "resolved" else self.old
+        found = self.new if self.kind not in ("resolved", "gone") else self.old
         assert found is not None
         return found
+
+    @property
+    def values(self) -> list[tuple[str, str | None, str | None]]:
+        """(what, old, new) for each measured figure, and the severity, that differs."""
+        old = self.old.measured if self.old else {}
+        new = self.new.measured if self.new else {}
+        found = [(k, old.get(k), new.get(k)) for k in dict.fromkeys([*old, *new])]
+        shown = [(k, a, b) for k, a, b in found if a != b]
+        if self.old and self.new and self.old.severity != self.new.severity:
+            shown.insert(0, ("severity", self.old.severity, self.new.severity))
+        return shown
+
+    def before_after(self) -> list[str]:
+        """What a changed finding was and is: the old message, then each figure old -> new."""
+        if self.kind == "gone":
+            return ["(what it was about is no longer in the proposal: not a fix)"]
+        parts = []
+        if self.old and self.new and self.old.message != self.new.message:
+            earlier = self.kind != "resolved"  # a resolved finding is shown as it was
+            parts.append(f"was: {self.old.message}" if earlier else f"now: {self.new.message}")
+        parts += [f"{what}: {old or '-'} -> {new or '-'}" for what, old, new in self.values]
+        return parts
 
     def as_record(self) -> dict[str, object]:
         return {
             "change": self.kind,
+            "values": [{"what": k, "old": a, "new": b} for k, a, b in self.values],
             "old": self.old.as_record() if self.old else None,
             "new": self.new.as_record() if self.new else None,
         }
@@ -132,17 +156,54 @@ def _matters(finding: Finding | None) -> bool:
     return finding is not None and finding.severity != "ok"
 
 
+def _keyed_findings(findings: tuple[Finding, ...]) -> dict[tuple[str, str, int], Finding]:
+    """Findings by (check, path, n): two findings of one check on one path stay apart."""
+    seen: Counter[tuple[str, str]] = Counter()
+    keyed = {}
+    for finding in findings:
+        keyed[(*finding.key, seen[finding.key])] = finding
+        seen[finding.key] += 1
+    return keyed
+
+
 def _finding_changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> Iterator[FindingChange]:
-    before = {f.key: f for f in old}
-    after = {f.key: f for f in new}
+    """A finding is "resolved" only when the new version ran the same check and it passed
+    (shown beside the old finding); one whose check found nothing to measure any more is
+    "gone" (its subject was removed: nothing was fixed); one that moved to another path
+    under the same check is "changed"."""
+    before, after = _keyed_findings(old), _keyed_findings(new)
+    lost = [k for k in before if _matters(before[k]) and k not in after]
+    appeared = [k for k in after if _matters(after[k]) and k not in before]
+    moved = _pair_moved(lost, appeared)
     for key in dict.fromkeys([*before, *after]):
         a, b = before.get(key), after.get(key)
-        if _matters(a) and not _matters(b):
+        if key in moved:
+            yield FindingChange("changed", a, after[moved[key]])
+        elif key in moved.values():
+            continue
+        elif _matters(a) and b is None:
+            passed = next((f for f in new if f.check == key[0] and not _matters(f)), None)
+            yield FindingChange("resolved" if passed else "gone", a, passed)
+        elif _matters(a) and not _matters(b):
             yield FindingChange("resolved", a, b)
         elif _matters(b) and not _matters(a):
             yield FindingChange("new", a, b)
         elif a and b and _matters(b) and (a.severity, a.message) != (b.severity, b.message):
             yield FindingChange("changed", a, b)
+
+
+def _pair_moved(
+    lost: list[tuple[str, str, int]], appeared: list[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], tuple[str, str, int]]:
+    """Pair a lost finding with a new one of the same check: the problem moved, not went."""
+    pairs = {}
+    free = list(appeared)
+    for key in lost:
+        match = next((k for k in free if k[0] == key[0]), None)
+        if match is not None:
+            pairs[key] = match
+            free.remove(match)
+    return pairs
 
 
 def _compare(

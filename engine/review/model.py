@@ -38,9 +38,10 @@ PRINCIPLES: tuple[Principle, ...] = (
         "reason_to_join",
         "Reason to join",
         "加入理由",
-        "state in the pitch what a member gets, and give something from day one: benefits on "
-        "the first level, a welcome offer (a rule on member.days_since_joined) or points that "
-        "can be spent (burn)",
+        "state in the pitch what a member gets concretely (an amount, a rate or a named "
+        "benefit), and give something from day one: benefits on the first level, a welcome "
+        "offer (a rule on member.days_since_joined) or points worth something at the burn "
+        "value",
     ),
     Principle(
         "repurchase_incentive",

@@ -26,6 +26,7 @@ from engine.review.reading import (
     plain,
     weekdays,
 )
+from engine.review.value import concrete_gain, points_worth_something
 
 STATUS_KINDS = ("privilege", "upgrade")  # what other people can see a member get
 RECURRING_PERIODS = ("week", "month")
@@ -55,10 +56,15 @@ def _reading(evidence: Iterator[Evidence] | list[Evidence]) -> Reading:
 
 
 def reason_to_join(doc: Document) -> Reading:
-    """A pitch plus something every member gets from day one."""
+    """A pitch that states the member's gain concretely (an amount, a rate or a named
+    benefit) plus something every member gets from day one; points count only when they are
+    worth something at the stated burn value."""
+    gain = concrete_gain(doc)
     pitch = _found(f'pitch: "{doc["programme"]["pitch"]}"', "programme", "pitch")
+    said = f"the pitch {gain}" if gain else "the pitch states no amount, rate or named benefit"
+    stated = _found(said, "programme", "pitch")
     welcome = [*_first_level_benefits(doc), *_welcome_offers(doc), *_spendable_points(doc)]
-    return Reading(bool(welcome), (pitch, *welcome))
+    return Reading(bool(welcome) and gain is not None, (pitch, stated, *welcome))
 
 
 def _first_level_benefits(doc: Document) -> Iterator[Evidence]:
@@ -76,7 +82,7 @@ def _welcome_offers(doc: Document) -> Iterator[Evidence]:
 
 def _spendable_points(doc: Document) -> Iterator[Evidence]:
     earn, burn, code = doc["earn"], doc.get("burn"), doc["programme"]["currency"]
-    if burn:
+    if burn and points_worth_something(doc):
         yield _found(
             f"points from the first purchase: {plain(earn['points'])} per "
             f"{plain(earn['per'])} {code}, {plain(burn['points'])} points = "

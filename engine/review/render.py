@@ -137,11 +137,14 @@ def render_text_diff(diff: ReviewDiff) -> str:
         for c in diff.principles
     ] or ["  no change"]
     lines += ["", "Design findings"]
-    lines += [
-        f"  {c.kind:<9}{c.current.severity:<8} [{c.current.check}] {c.current.where}  "
-        f"{c.current.message}"
-        for c in diff.findings
-    ] or ["  no change"]
+    for c in diff.findings:
+        lines.append(
+            f"  {c.kind:<9}{c.current.severity:<8} [{c.current.check}] {c.current.where}  "
+            f"{c.current.message}"
+        )
+        lines += [f"{' ' * 19}{part}" for part in c.before_after()]
+    if not diff.findings:
+        lines.append("  no change")
     lines += ["", "Programme changes"]
     lines += [f"  {c.kind:<9}{c.what}  {c.file}:{c.line}" for c in diff.changes] or ["  no change"]
     return "\n".join(lines) + "\n"
@@ -261,7 +264,8 @@ def render_markdown_diff(diff: ReviewDiff) -> str:
         out += ["| Change | Severity | Check | Where | Finding |", "|---|---|---|---|---|"]
         out += [
             f"| {c.kind} | {c.current.severity} | `{c.current.check}` | "
-            f"{c.current.file}:{c.current.line} | {md(c.current.message)} |"
+            f"{c.current.file}:{c.current.line} | "
+            f"{md(' '.join([c.current.message, *c.before_after()]))} |"
             for c in diff.findings
         ]
     else:

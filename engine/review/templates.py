@@ -188,7 +188,8 @@ DIFF = """<!DOCTYPE html>
 <tr><td>{{ c.kind }}</td><td class="{{ c.current.severity }}">{{ c.current.severity }}</td>
 <td><code>{{ c.current.check }}</code></td>
 <td class="where">{{ c.current.file }}:{{ c.current.line }}</td>
-<td>{{ c.current.message }}</td></tr>
+<td>{{ c.current.message }}
+{%- for part in c.before_after() %}<br><small>{{ part }}</small>{% endfor %}</td></tr>
 {% endfor %}
 </table>
 {% else %}<p class="note">No change.</p>{% endif %}

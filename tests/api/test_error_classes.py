@@ -82,6 +82,7 @@ def test_every_domain_error_is_answered_as_problem_json_with_its_status_and_slug
 
 def test_the_statuses_are_the_ones_the_api_has_always_answered() -> None:
     from engine import errors
+    from engine.campaigns.critical import NoCriticalPoint
     from engine.ledger.db import MissingLedger
     from engine.outreach.tasks import UnknownTask
 
@@ -97,6 +98,7 @@ def test_the_statuses_are_the_ones_the_api_has_always_answered() -> None:
         errors.UnknownTransaction: (404, "not-found"),
         UnknownTask: (404, "not-found"),
         errors.ConflictError: (409, "conflict"),
+        NoCriticalPoint: (409, "conflict"),
         errors.EngineError: (500, "engine-failure"),
         MissingLedger: (422, "refused"),
     }

@@ -12,7 +12,9 @@ from engine.review.scorecard import review_programme
 NAME = "proposal.yaml"
 
 
-def proposal(*sections: str, pitch: str = "Join and save.", points: int = 1, per: str = "1") -> str:
+def proposal(
+    *sections: str, pitch: str = "Join for free delivery.", points: int = 1, per: str = "1"
+) -> str:
     """A valid programme that meets no principle by itself, plus the given sections."""
     head = (
         "programme:\n"

@@ -53,7 +53,10 @@ def test_reason_to_join_is_met_by_a_pitch_and_something_from_day_one(section: st
 def test_reason_to_join_is_not_met_by_a_pitch_alone():
     result = review_of(proposal()).principle("reason_to_join")
     assert result.status == "not_met"
-    assert [e.text for e in result.evidence] == ['pitch: "Join and save."']
+    assert [e.text for e in result.evidence] == [
+        'pitch: "Join for free delivery."',
+        'the pitch names "free delivery"',
+    ]
     assert "first level" in (result.remedy or "")
 
 
@@ -354,7 +357,7 @@ def test_a_claim_beside_structure_is_shown_as_supporting_evidence():
     text = proposal(BURN, 'review:\n  claims:\n    reason_to_join: "Points from day one."\n')
     result = review_of(text).principle("reason_to_join")
     assert result.status == "met"
-    assert [e.kind for e in result.evidence] == ["structure", "structure", "claim"]
+    assert [e.kind for e in result.evidence] == ["structure", "structure", "structure", "claim"]
 
 
 def test_claims_alone_never_make_a_proposal_launchable():
