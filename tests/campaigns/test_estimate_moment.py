@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from engine.campaigns.budget import estimate
 from engine.campaigns.cli import campaign, demo
 from engine.ledger.db import open_database
 from tests.campaigns.conftest import CAMPAIGN, HISTORY_ENDS, LAUNCH_AT, RECOMMENDED, populate
+
+pytestmark = pytest.mark.db  # the CLI runs on a ledger file
 
 
 def test_without_a_date_stale_history_is_estimated_as_of_its_last_purchase(database, recommended):
