@@ -27,6 +27,23 @@ def json_body(accept: tuple[str, ...] = ("application/json",)) -> dict[str, Any]
     return body
 
 
+def body_with(required: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON body, which must hold ``required`` and nothing but it and ``optional``."""
+    body = json_body()
+    unknown = sorted(set(body) - {required, *optional})
+    if unknown or required not in body:
+        also = " and optionally " + ", ".join(f'"{name}"' for name in optional) if optional else ""
+        raise ApiError(
+            422,
+            "invalid-body",
+            "Invalid request body",
+            f'send {{"{required}": ...}}{also}',
+            errors=[{"path": name, "message": "unknown field"} for name in unknown]
+            or [{"path": required, "message": f"missing required field '{required}'"}],
+        )
+    return body
+
+
 def idempotency_key(default: str | None = None) -> str | None:
     """The ``Idempotency-Key`` header, checked (1 to 128 characters), else ``default``."""
     key = request.headers.get("Idempotency-Key")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, g, request
 
 from api.auth import requires
-from api.bodies import idempotency_key, json_body
+from api.bodies import body_with, idempotency_key
 from api.errors import ApiError
 from api.services import services
 from engine.errors import ConflictError
@@ -55,17 +55,7 @@ def change(programme: str, task_id: int) -> tuple[dict[str, Any], int, dict[str,
     if task_id >= 2**31:  # no task id is that large; the databases' integers would overflow
         raise ApiError(404, "not-found", "Not found", f"no outreach task {task_id}")
     idempotency_key()
-    body = json_body()
-    unknown = sorted(set(body) - {"status", "error"})
-    if unknown or "status" not in body:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            'send {"status": ...} and optionally "error"',
-            errors=[{"path": name, "message": "unknown field"} for name in unknown]
-            or [{"path": "status", "message": "missing required field 'status'"}],
-        )
+    body = body_with("status", optional=("error",))
     error = body.get("error")
     error = str(error) if error is not None else None
     try:
@@ -90,17 +80,7 @@ def log_interaction(programme: str, task_id: int) -> tuple[dict[str, Any], int, 
     state.registry[programme]
     _known_task(task_id)
     key = idempotency_key()
-    body = json_body()
-    unknown = sorted(set(body) - {"outcome", "note"})
-    if unknown or "outcome" not in body:
-        raise ApiError(
-            422,
-            "invalid-body",
-            "Invalid request body",
-            'send {"outcome": ...} and optionally "note"',
-            errors=[{"path": name, "message": "unknown field"} for name in unknown]
-            or [{"path": "outcome", "message": "missing required field 'outcome'"}],
-        )
+    body = body_with("outcome", optional=("note",))
     result = interactions.record(
         state.database,
         programme,
