@@ -27,6 +27,7 @@ from engine.errors import InputError, PolicyError
 
 __all__ = [
     "BirthdayFlags",
+    "InactivityLapse",
     "PeriodKind",
     "StatusRule",
     "Through",
@@ -37,6 +38,7 @@ __all__ = [
     "expiry_of",
     "expiry_on",
     "inactivity_deadline",
+    "inactivity_lapse_day",
     "local_date",
     "pending_until",
     "pending_until_day",
@@ -233,12 +235,26 @@ def _lot_expiry_kind(policy: Mapping[str, Any]) -> str | None:
     return kinds[0] if kinds else None
 
 
-def inactivity_deadline(last_activity_at: datetime, months: int, tz: tzinfo) -> datetime:
+InactivityLapse = Literal["same_day", "end_of_month"]
+
+
+def inactivity_lapse_day(last_day: date, months: int, lapse: InactivityLapse = "same_day") -> date:
+    """The last local day a balance lives after activity on ``last_day``: the same day
+    ``months`` months later (clamped to the month's end), or the last day of that month."""
+    day = add_months(last_day, months)
+    return _last_day_of_month(day.year, day.month) if lapse == "end_of_month" else day
+
+
+def inactivity_deadline(
+    last_activity_at: datetime, months: int, tz: tzinfo, lapse: InactivityLapse = "same_day"
+) -> datetime:
     """The last instant of the day ``months`` months after the last activity (clamped to the
-    month's end); with no activity by then, the whole balance expires."""
+    month's end; with ``end_of_month``, of that month's last day); with no activity by then,
+    the whole balance expires."""
     _require_aware("last_activity_at", last_activity_at)
     months = _count("expiry.inactivity.months", months, minimum=1)
-    return end_of_day(add_months(local_date(last_activity_at, tz), months), tz)
+    day = inactivity_lapse_day(local_date(last_activity_at, tz), months, lapse)
+    return end_of_day(day, tz)
 
 
 def pending_until(earned_at: datetime, pending_days: int, tz: tzinfo) -> datetime:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from engine.calendar import PeriodKind, StatusRule, Through
+from engine.calendar import InactivityLapse, PeriodKind, StatusRule, Through
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -29,8 +29,13 @@ DOWNGRADE = "to_qualified"
 BASKET_BONUSES = "keep_while_qualifies"  # on_return.basket_bonuses
 ROUNDING = "floor"
 ROUNDING_SCOPE = "basket"
+ROUND_AT = "base"  # round the base, then multiply (the behaviour before round_at existed)
 MAX_BILL_PERCENT = 100
 LOCALE = "en"
+# What resets inactivity when the programme does not say: every activity the ledger records
+# (the ledger's own choice before expiry.inactivity.reset_by existed).
+INACTIVITY_RESETS = ("purchase", "return", "redemption", "adjustment", "merge")
+INACTIVITY_LAPSE = "same_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,7 @@ class EarnPolicy:
     per: Decimal
     rounding: str
     rounding_scope: str
+    round_at: str  # "base": multipliers act on the rounded base; "total": on the exact base
     multipliers: Mapping[str, Any]
     excluded_categories: tuple[str, ...]
     excluded_skus: tuple[str, ...]
@@ -110,6 +116,7 @@ class EarnPolicy:
             per=Decimal(str(earn.get("per", 1))),
             rounding=earn.get("rounding", ROUNDING),
             rounding_scope=earn.get("rounding_scope", ROUNDING_SCOPE),
+            round_at=earn.get("round_at", ROUND_AT),
             multipliers=earn.get("multipliers", _EMPTY),
             excluded_categories=tuple(excluded.get("categories", ())),
             excluded_skus=tuple(excluded.get("skus", ())),
@@ -161,16 +168,38 @@ class ExpiryPolicy:
     stated: bool  # the programme has an ``expiry:`` section
     inactivity_months: int | None
     clawback: str | None
+    inactivity_resets: tuple[str, ...]  # inactivity.reset_by
+    inactivity_lapse: InactivityLapse  # inactivity.lapse
+    exempt_tags: Mapping[str, tuple[str, ...]]  # inactivity.exempt.tags
+    exempt_tiers: tuple[str, ...]  # inactivity.exempt.tiers
 
     @classmethod
     def of(cls, expiry: Mapping[str, Any] | None) -> ExpiryPolicy:
         stated = expiry is not None
         expiry = expiry if expiry is not None else _EMPTY
+        inactivity = expiry.get("inactivity", _EMPTY)
+        exempt = inactivity.get("exempt", _EMPTY)
         return cls(
             section=expiry,
             stated=stated,
-            inactivity_months=expiry.get("inactivity", _EMPTY).get("months"),
+            inactivity_months=inactivity.get("months"),
             clawback=expiry.get("clawback"),
+            inactivity_resets=tuple(inactivity.get("reset_by", INACTIVITY_RESETS)),
+            inactivity_lapse=inactivity.get("lapse", INACTIVITY_LAPSE),
+            exempt_tags=MappingProxyType(
+                {tag: _strings(values) for tag, values in exempt.get("tags", _EMPTY).items()}
+            ),
+            exempt_tiers=tuple(exempt.get("tiers", ())),
+        )
+
+    def exempt(self, tier: str | None, tags: Mapping[str, Any]) -> bool:
+        """Whether a member with this tier and these tags never lapses for inactivity."""
+        if tier is not None and tier in self.exempt_tiers:
+            return True
+        return any(
+            value in allowed
+            for tag, allowed in self.exempt_tags.items()
+            for value in _strings(tags.get(tag, ()))
         )
 
 
@@ -243,3 +272,9 @@ def model_of(programme: ProgrammeLike) -> ProgrammeModel:
 
 def _downgrade_word(raw: str | Mapping[str, Any]) -> str:
     return str(raw if isinstance(raw, str) else raw["to"])
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A tag's value or values as text (a member tag may hold one value or a list)."""
+    values = value if isinstance(value, list | tuple) else (value,)
+    return tuple(str(v) for v in values)

@@ -166,6 +166,9 @@ def check_tier_references(doc: Document) -> Iterator[Problem]:
 def _tier_mentions(doc: Document) -> Iterator[tuple[Path, str]]:
     for tier in doc.get("earn", {}).get("multipliers", {}):
         yield ("earn", "multipliers", tier), tier
+    exempt = doc.get("expiry", {}).get("inactivity", {}).get("exempt", {})
+    for index, tier in enumerate(exempt.get("tiers", [])):
+        yield ("expiry", "inactivity", "exempt", "tiers", index), tier
     for index, rule in enumerate(doc.get("rules", [])):
         yield from _tier_values(
             rule.get("when", {}).get("member", {}), ("rules", index, "when", "member")

@@ -8,13 +8,13 @@ basket, as the programme says, and every bonus is rounded down.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.pricing.points import Rounding, round_ratio
+from engine.pricing.points import Rounding, round_fraction, round_ratio
 
 CUT_ORDER = ("campaign", "rule", "tier", "base")  # what caps remove first
 
@@ -101,6 +101,44 @@ def base_points(
     if per_line:
         return sum(round_ratio(points, denominator, mode) for points in weighted)
     return round_ratio(sum(weighted), denominator, mode)
+
+
+class Running:
+    """A sale's points as multipliers add up, rounded where the programme says (``round_at``).
+
+    ``parts`` are the exact base points over ``denominator``: one per line under
+    ``rounding_scope: line``, else one for the basket. ``base`` is their rounded sum.
+    Under ``round_at: base`` a multiplier adds (M - 1) times the rounded base, rounded down;
+    under ``round_at: total`` the factors add up on the exact base and each multiplier adds
+    what it changes in the rounded total, so the sale's points are rounded once.
+    """
+
+    def __init__(
+        self, parts: Sequence[int], denominator: int, mode: Rounding, *, on_total: bool
+    ) -> None:
+        self.parts = tuple(parts)
+        self.denominator = denominator
+        self.mode = mode
+        self.on_total = on_total
+        self.base = sum(round_ratio(part, denominator, mode) for part in self.parts)
+        self.factor = Fraction(1)
+        self.rounded = self.base
+
+    @property
+    def exact_base(self) -> Fraction:
+        return Fraction(sum(self.parts), self.denominator)
+
+    def bonus(self, numerator: int, denominator: int) -> int:
+        """What a multiplier with M - 1 == numerator / denominator adds."""
+        if not self.on_total:
+            return self.base * numerator // denominator
+        self.factor += Fraction(numerator, denominator)
+        total = sum(
+            round_fraction(Fraction(part, self.denominator) * self.factor, self.mode)
+            for part in self.parts
+        )
+        added, self.rounded = total - self.rounded, total
+        return added
 
 
 def bonus_ratio(multiplier: Decimal | int) -> tuple[int, int]:

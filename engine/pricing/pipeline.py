@@ -25,7 +25,7 @@ from engine.policy.loader import Programme
 from engine.policy.model import BurnPolicy, ExpiryPolicy, ProgrammeModel
 from engine.policy.problems import Problem
 from engine.pricing.attribution import basket_condition, is_basket_level, redeemed_by_line, split
-from engine.pricing.earning import Earned, apply_caps, base_points, cap_limit
+from engine.pricing.earning import Earned, Running, apply_caps, cap_limit
 from engine.pricing.facts import build_facts
 from engine.pricing.model import Member, MemberOffer, Transaction
 from engine.pricing.offers import (
@@ -355,32 +355,56 @@ class Evaluator:
             * weight(s.line.category, s.line.sku)
             for s in states
         ]
-        base = base_points(
-            weighted,
-            self.plan.points_denominator,
-            self.plan.rounding,
-            per_line=self.plan.round_per_line,
+        plan = self.plan
+        running = Running(
+            weighted if plan.round_per_line else [sum(weighted)],
+            plan.points_denominator,
+            plan.rounding,
+            on_total=plan.round_total,
         )
-        earned = Earned(base=base)
+        self._trace_base(running, trace)
+        earned = Earned(base=running.base)
         multiplier = self.plan.multipliers.get(member.tier)
         if multiplier is not None:
-            earned.tier_bonus = multiplier.bonus(earned.base)
+            earned.tier_bonus = multiplier.added_to(running)
             trace.append(
                 TraceEntry(
                     f"tier:{member.tier}",
                     "points_multiplier",
-                    f"{multiplier.label}: {earned.tier_bonus:+d}",
+                    f"{multiplier.label}: {earned.tier_bonus:+d}{self._on_total}",
                     f"{member.tier} members earn {multiplier.label}",
                 )
             )
         for entry in applied:
             effects = self._effects_of(entry.offer).points
             if effects:
-                _bonuses(entry, effects, earned, trace)
+                _bonuses(entry, effects, earned, running, trace, self._on_total)
         apply_caps(earned, cap_limit(self.model.earn.section, member.earned_in_period))
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned
+
+    @property
+    def _on_total(self) -> str:
+        return " (on the exact base, rounded with the total)" if self.plan.round_total else ""
+
+    def _trace_base(self, running: Running, trace: list[TraceEntry]) -> None:
+        """Show the base's rounding when it changed something (or the programme rounds the
+        total, where later steps start from the exact base)."""
+        exact = running.exact_base
+        if exact == running.base and not self.plan.round_total:
+            return
+        shown = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.0001"))
+        scope = "per line" if self.plan.round_per_line else "per basket"
+        when = "rounded with the total" if self.plan.round_total else "rounded first"
+        trace.append(
+            TraceEntry(
+                "earn",
+                "base_points",
+                f"{shown.normalize():f} → {running.base} ({self.plan.rounding}, {scope})",
+                f"earn.round_at: {'total' if self.plan.round_total else 'base'} ({when})",
+            )
+        )
 
     # --- what each line earned (the record a return reverses) ----------------------------
 
@@ -554,14 +578,16 @@ def _bonuses(
     entry: Applied,
     effects: Sequence[Multiplier | Bonus],
     earned: Earned,
+    running: Running,
     trace: list[TraceEntry],
+    note: str,
 ) -> None:
     bonuses = earned.campaign_bonus if entry.offer.kind == "campaign" else earned.rule_bonus
     source = entry.offer.source
     for effect in effects:
         if isinstance(effect, Multiplier):
-            points = effect.bonus(earned.base)
-            detail = f"{effect.label}: +{points}"
+            points = effect.added_to(running)
+            detail = f"{effect.label}: +{points}{note}"
         else:
             points = effect.points
             detail = f"+{points}"

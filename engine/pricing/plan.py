@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from engine.money import Currency, to_minor
 from engine.policy.model import ProgrammeModel
-from engine.pricing.earning import Rates, bonus_ratio
+from engine.pricing.earning import Rates, Running, bonus_ratio
 from engine.pricing.model import Line
 from engine.pricing.offers import Offer
 from engine.pricing.points import Rounding
@@ -45,6 +45,10 @@ class Multiplier:
 
     def bonus(self, base: int) -> int:
         return base * self.numerator // self.denominator
+
+    def added_to(self, running: Running) -> int:
+        """What it adds to a sale's points, rounded where the programme says."""
+        return running.bonus(self.numerator, self.denominator)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Plan:
     earn_on_points_paid: bool
     rounding: Rounding
     round_per_line: bool
+    round_total: bool  # round_at: total — multipliers act on the exact base, rounded once
     multipliers: Mapping[str | None, Multiplier]
     ladder: Ladder
     metric: str
@@ -115,6 +120,7 @@ def compile_plan(
         earn_on_points_paid=earn.earn_on_points_paid,
         rounding=cast(Rounding, earn.rounding),
         round_per_line=earn.rounding_scope == "line",
+        round_total=earn.round_at == "total",
         multipliers={
             tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
         },
