@@ -31,6 +31,7 @@ ROUNDING = "floor"
 ROUNDING_SCOPE = "basket"
 ROUND_AT = "base"  # round the base, then multiply (the behaviour before round_at existed)
 MAX_BILL_PERCENT = 100
+TENDER_PRORATION = "proportional"
 LOCALE = "en"
 # What resets inactivity when the programme does not say: every activity the ledger records
 # (the ledger's own choice before expiry.inactivity.reset_by existed).
@@ -106,10 +107,13 @@ class EarnPolicy:
     pending_days: int
     earn_on_points_paid: bool
     basket_bonuses: str  # on_return.basket_bonuses
+    tender_rates: Mapping[str, Decimal]  # tenders.rates: method → multiplier (absent: x1)
+    tender_proration: str  # tenders.proration
 
     @classmethod
     def of(cls, earn: Mapping[str, Any]) -> EarnPolicy:
         excluded = earn.get("exclude", _EMPTY)
+        tenders = earn.get("tenders", _EMPTY)
         return cls(
             section=earn,
             points=earn.get("points", 1),
@@ -124,6 +128,10 @@ class EarnPolicy:
             pending_days=earn.get("pending_days", 0),
             earn_on_points_paid=earn.get("earn_on_points_paid", False),
             basket_bonuses=earn.get("on_return", _EMPTY).get("basket_bonuses", BASKET_BONUSES),
+            tender_rates=MappingProxyType(
+                {m: Decimal(str(rate)) for m, rate in tenders.get("rates", _EMPTY).items()}
+            ),
+            tender_proration=tenders.get("proration", TENDER_PRORATION),
         )
 
     @property

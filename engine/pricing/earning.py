@@ -141,6 +141,17 @@ class Running:
         return added
 
 
+def tender_factor(rates: Mapping[str, Decimal], tenders: Iterable[tuple[str, Decimal]]) -> Fraction:
+    """The base points' multiplier for how a sale was paid (``earn.tenders``, proportional):
+    each tender's rate (1 when its method is not listed) weighted by its share of all tenders.
+    No tenders, or none with an amount, is x1."""
+    paid = [(Fraction(amount), Fraction(rates.get(method, 1))) for method, amount in tenders]
+    total = sum((amount for amount, _ in paid), Fraction(0))
+    if not rates or total <= 0:
+        return Fraction(1)
+    return sum((amount * rate for amount, rate in paid), Fraction(0)) / total
+
+
 def bonus_ratio(multiplier: Decimal | int) -> tuple[int, int]:
     """``multiplier - 1`` as (numerator, denominator), exactly: what a multiplier adds."""
     numerator, denominator = multiplier.as_integer_ratio()

@@ -107,6 +107,14 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Tender:
+    """One way the member paid part of a sale (``card``, ``stored_value``, ``gift_card``...)."""
+
+    method: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Transaction:
     """A sale as the till sends it."""
 
@@ -117,6 +125,7 @@ class Transaction:
     channel: str = ""
     redeem_points: int = 0
     claim_reward: str | None = None
+    tenders: tuple[Tender, ...] = ()
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -162,6 +171,10 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
         channel=data.get("channel", ""),
         redeem_points=data.get("redeem_points", 0),
         claim_reward=data.get("claim_reward"),
+        tenders=tuple(
+            Tender(t["method"], reader.money(t, "amount", ("tenders", i)) or Decimal(0))
+            for i, t in enumerate(data.get("tenders", []))
+        ),
     )
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from engine.policy.loader import Programme
 from engine.policy.model import BurnPolicy, ExpiryPolicy, ProgrammeModel
 from engine.policy.problems import Problem
 from engine.pricing.attribution import basket_condition, is_basket_level, redeemed_by_line, split
-from engine.pricing.earning import Earned, Running, apply_caps, cap_limit
+from engine.pricing.earning import Earned, Running, apply_caps, cap_limit, tender_factor
 from engine.pricing.facts import build_facts
 from engine.pricing.model import Member, MemberOffer, Transaction
 from engine.pricing.offers import (
@@ -170,7 +171,8 @@ class Evaluator:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
-        earned = self._earn(member, applied, states, trace)
+        factor = self._tender_factor(transaction, trace)
+        earned = self._earn(member, applied, states, trace, factor)
         tier = self._progress(member, states)
         pending = self._pending(at)
         return Quote(
@@ -193,6 +195,7 @@ class Evaluator:
             trace=trace,
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
+            earn_factor=factor,
         )
 
     def _unmet(self, facts: Facts, condition_id: str) -> str:
@@ -347,18 +350,13 @@ class Evaluator:
         applied: Sequence[Applied],
         states: list[LineState],
         trace: list[TraceEntry],
+        factor: Fraction,
     ) -> Earned:
-        weight = self.plan.rates.weight
-        paid_with_points_earns = self.plan.earn_on_points_paid
-        weighted = [
-            (s.after_discounts if paid_with_points_earns else s.payable)
-            * weight(s.line.category, s.line.sku)
-            for s in states
-        ]
+        weighted = self._weighted(states, factor)
         plan = self.plan
         running = Running(
             weighted if plan.round_per_line else [sum(weighted)],
-            plan.points_denominator,
+            plan.points_denominator * factor.denominator,
             plan.rounding,
             on_total=plan.round_total,
         )
@@ -383,6 +381,38 @@ class Evaluator:
         if earned.capped:
             trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
         return earned
+
+    def _weighted(self, states: Sequence[LineState], factor: Fraction) -> list[int]:
+        """Each line's base points times ``points_denominator * factor.denominator``: what it
+        paid (in minor units) times its rate's weight times the tenders' factor."""
+        weight = self.plan.rates.weight
+        paid_with_points_earns = self.plan.earn_on_points_paid
+        return [
+            (s.after_discounts if paid_with_points_earns else s.payable)
+            * weight(s.line.category, s.line.sku)
+            * factor.numerator
+            for s in states
+        ]
+
+    def _tender_factor(self, transaction: Transaction, trace: list[TraceEntry]) -> Fraction:
+        """The base points' multiplier for how the sale was paid (``earn.tenders``)."""
+        rates = self.plan.tender_rates
+        tenders = transaction.tenders
+        factor = tender_factor(rates, [(t.method, t.amount) for t in tenders])
+        if factor != 1 or (rates and tenders):
+            paid = ", ".join(f"{t.method} {t.amount} x{rates.get(t.method, 1)}" for t in tenders)
+            shown = (Decimal(factor.numerator) / Decimal(factor.denominator)).quantize(
+                Decimal("0.0001")
+            )
+            trace.append(
+                TraceEntry(
+                    "tenders",
+                    "earn_rate",
+                    f"{paid}: base points x{shown.normalize():f}",
+                    "earn.tenders: each tender earns its share of the payment at its rate",
+                )
+            )
+        return factor
 
     @property
     def _on_total(self) -> str:
@@ -412,16 +442,12 @@ class Evaluator:
         """Per line, exactly what it earned, paid with points and counted toward the tier;
         basket-level bonuses apart. JSON-ready; see ``engine.pricing.attribution``."""
         states = quote.lines
-        weight = self.plan.rates.weight
-        basis = [
-            (s.after_discounts if self.plan.earn_on_points_paid else s.payable)
-            * weight(s.line.category, s.line.sku)
-            for s in states
-        ]
+        basis = self._weighted(states, quote.earn_factor)
+        denominator = self.plan.points_denominator * quote.earn_factor.denominator
         if self.plan.round_per_line:
-            base = [round_ratio(w, self.plan.points_denominator, self.plan.rounding) for w in basis]
+            base = [round_ratio(w, denominator, self.plan.rounding) for w in basis]
         else:
-            total = round_ratio(sum(basis), self.plan.points_denominator, self.plan.rounding)
+            total = round_ratio(sum(basis), denominator, self.plan.rounding)
             base = split(total, basis)
         parts: list[dict[str, int]] = [{} for _ in states]
         earned = quote.earned

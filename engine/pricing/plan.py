@@ -103,6 +103,7 @@ class Plan:
     metric: str
     basket_policy: str
     pending_days: int
+    tender_rates: Mapping[str, Decimal]  # earn.tenders.rates; empty: every tender earns x1
 
 
 def compile_plan(
@@ -128,6 +129,7 @@ def compile_plan(
         metric=model.tiers.metric,
         basket_policy=earn.basket_bonuses,
         pending_days=earn.pending_days,
+        tender_rates=earn.tender_rates,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from engine.money import currency, from_minor
@@ -75,6 +76,7 @@ class Quote:
     trace: list[TraceEntry]
     not_applied: list[Skipped] | None = None
     exponent: int = 2
+    earn_factor: Fraction = Fraction(1)  # the base points' multiplier for the tenders used
 
     def money(self, minor: int) -> str:
         return str(from_minor(minor, currency(self.currency)))

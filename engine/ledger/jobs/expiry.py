@@ -179,7 +179,8 @@ def expire_inactive(
         members.c.merged_into.is_(None),
         last_activity(programme, policy) < literal(cutoff, Moment()),
     )
-    activities = " or ".join(policy.inactivity_resets)
+    *others, last = policy.inactivity_resets
+    activities = f"{', '.join(others)} or {last}" if others else last
     reason = INACTIVE.format(activities=activities, months=months)
     total = Expired()
 
