@@ -34,6 +34,7 @@ __all__ = [
     "Weekday",
     "add_months",
     "birthday_flags",
+    "cap_period",
     "end_of_day",
     "expiry_of",
     "expiry_on",
@@ -296,6 +297,34 @@ def period_bounds(kind: PeriodKind, on: date, *, joined: date | None = None) -> 
         return _membership_year(on, joined)
     kinds = ", ".join(get_args(PeriodKind))
     raise PolicyError(f"the qualifying period must be one of {kinds}, not {kind!r}.")
+
+
+def cap_period(
+    kind: str, on: date, *, joined: date | None = None, resets_on: date | None = None
+) -> tuple[date, date]:
+    """The earning-cap period (``earn.caps.per_period``) containing ``on``, both ends inclusive.
+
+    ``day``, ``week`` (ISO, from Monday), ``month``; ``year``: the calendar year, or with
+    ``resets_on`` (only its month and day count) the year starting on that day;
+    ``membership_year``: from the anniversary of ``joined`` (required).
+    """
+    _require_date("on", on)
+    if kind == "day":
+        return on, on
+    if kind == "week":
+        monday = on - timedelta(days=on.weekday())
+        return monday, monday + timedelta(days=6)
+    if kind == "month":
+        return on.replace(day=1), _last_day_of_month(on.year, on.month)
+    if kind == "membership_year":
+        return _membership_year(on, joined)
+    if kind != "year":
+        raise PolicyError(f"a cap period is day, week, month, year or membership_year: {kind!r}.")
+    reset = resets_on or date(2000, 1, 1)
+    start = _anniversary(reset, on.year)
+    if start > on:
+        start = _anniversary(reset, on.year - 1)
+    return start, _anniversary(reset, start.year + 1) - timedelta(days=1)
 
 
 def _membership_year(on: date, joined: date | None) -> tuple[date, date]:

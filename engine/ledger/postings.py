@@ -310,11 +310,20 @@ def add_period_points(
     points: int,
     at: datetime,
 ) -> None:
-    """Count points earned per day/week/month/year for per-period caps (an upsert)."""
+    """Count points earned per day/week/month/year (and membership year, when the cap is per
+    membership year) for per-period caps (an upsert)."""
     today = local_date(at, evaluator.tz)
+    model = evaluator.model
+    joined = None
+    if model.earn.cap_period == "membership_year":
+        joined = conn.execute(
+            select(members.c.joined).where(
+                members.c.programme == programme, members.c.id == member_id
+            )
+        ).scalar_one()
     rows = [
         {"programme": programme, "member_id": member_id, "period": p, "starts": s, "points": points}
-        for p, s in period_starts(today).items()
+        for p, s in period_starts(today, model, joined).items()
     ]
     conn.execute(PERIOD_POINTS_UPSERT[dialect.name(conn)], rows)
 

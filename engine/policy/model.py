@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -107,6 +108,8 @@ class EarnPolicy:
     pending_days: int
     earn_on_points_paid: bool
     basket_bonuses: str  # on_return.basket_bonuses
+    cap_period: str | None  # caps.per_period.period
+    cap_resets_on: date | None  # caps.per_period.resets_on (its month and day), for ``year``
     tender_rates: Mapping[str, Decimal]  # tenders.rates: method → multiplier (absent: x1)
     tender_proration: str  # tenders.proration
 
@@ -128,6 +131,8 @@ class EarnPolicy:
             pending_days=earn.get("pending_days", 0),
             earn_on_points_paid=earn.get("earn_on_points_paid", False),
             basket_bonuses=earn.get("on_return", _EMPTY).get("basket_bonuses", BASKET_BONUSES),
+            cap_period=earn.get("caps", _EMPTY).get("per_period", _EMPTY).get("period"),
+            cap_resets_on=_month_day(earn.get("caps", _EMPTY).get("per_period", _EMPTY)),
             tender_rates=MappingProxyType(
                 {m: Decimal(str(rate)) for m, rate in tenders.get("rates", _EMPTY).items()}
             ),
@@ -286,3 +291,9 @@ def _strings(value: Any) -> tuple[str, ...]:
     """A tag's value or values as text (a member tag may hold one value or a list)."""
     values = value if isinstance(value, list | tuple) else (value,)
     return tuple(str(v) for v in values)
+
+
+def _month_day(period: Mapping[str, Any]) -> date | None:
+    """``resets_on: "04-01"`` as a date in the leap year 2000 (only its month and day count)."""
+    text = period.get("resets_on")
+    return None if text is None else date.fromisoformat(f"2000-{text}")

@@ -325,6 +325,18 @@ def _conditions(doc: Document) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:
                 )
 
 
+def check_caps(doc: Document) -> Iterator[Problem]:
+    period = doc.get("earn", {}).get("caps", {}).get("per_period", {})
+    resets_on = period.get("resets_on")
+    if resets_on is None:
+        return
+    path = ("earn", "caps", "per_period", "resets_on")
+    if period.get("period") != "year":
+        yield Problem(f"resets_on is for a year cap; this cap is per {period.get('period')}", path)
+    elif not _is_date(f"2000-{resets_on}"):
+        yield Problem(f"'{resets_on}' is not a day of the year", path, hint="MM-DD, e.g. 04-01")
+
+
 def check_expiry(doc: Document) -> Iterator[Problem]:
     expiry = doc.get("expiry", {})
     kinds = [kind for kind in LOT_EXPIRY_KINDS if kind in expiry]
@@ -472,6 +484,7 @@ CHECKS: tuple[Check, ...] = (
     check_effects,
     check_conditions,
     check_expiry,
+    check_caps,
     check_burn,
     check_earn,
     check_campaigns,

@@ -13,13 +13,13 @@ the quote it returns.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any, Literal
 
-from engine.calendar import expiry_on, local_date, pending_until_day, zone
+from engine.calendar import cap_period, expiry_on, local_date, pending_until_day, zone
 from engine.errors import InputError, RedemptionError
 from engine.money import Currency, allocate, currency, from_minor, to_minor
 from engine.policy.loader import Programme
@@ -172,7 +172,7 @@ class Evaluator:
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
         factor = self._tender_factor(transaction, trace)
-        earned = self._earn(member, applied, states, trace, factor)
+        earned = self._earn(member, applied, states, trace, factor, at)
         tier = self._progress(member, states)
         pending = self._pending(at)
         return Quote(
@@ -351,6 +351,7 @@ class Evaluator:
         states: list[LineState],
         trace: list[TraceEntry],
         factor: Fraction,
+        at: datetime,
     ) -> Earned:
         weighted = self._weighted(states, factor)
         plan = self.plan
@@ -379,8 +380,26 @@ class Evaluator:
                 _bonuses(entry, effects, earned, running, trace, self._on_total)
         apply_caps(earned, cap_limit(self.model.earn.section, member.earned_in_period))
         if earned.capped:
-            trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
+            trace.append(
+                TraceEntry("caps", "cap", f"-{earned.capped} points", self._cap_reason(member, at))
+            )
         return earned
+
+    def _cap_reason(self, member: Member, at: datetime) -> str:
+        """Which cap cut the points and, for a per-period cap, when it starts again."""
+        earn = self.model.earn
+        if earn.cap_period is None:
+            return "earning cap"
+        try:
+            _, last = cap_period(
+                earn.cap_period,
+                local_date(at, self.tz),
+                joined=member.joined,
+                resets_on=earn.cap_resets_on,
+            )
+        except InputError:  # a membership year without a join date (a bare quote)
+            return f"earning cap (per {earn.cap_period})"
+        return f"earning cap (per {earn.cap_period}; resets on {last + timedelta(days=1)})"
 
     def _weighted(self, states: Sequence[LineState], factor: Fraction) -> list[int]:
         """Each line's base points times ``points_denominator * factor.denominator``: what it
