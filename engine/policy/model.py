@@ -92,6 +92,35 @@ class TierPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class DatedRate:
+    """One entry of ``earn.schedule``: the base rate times ``multiplier`` from one day through
+    another, both inclusive (an open end: always)."""
+
+    effective_from: date | None
+    effective_until: date | None
+    multiplier: Decimal
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> DatedRate:
+        start, end = entry.get("effective_from"), entry.get("effective_until")
+        return cls(
+            effective_from=date.fromisoformat(str(start)) if start is not None else None,
+            effective_until=date.fromisoformat(str(end)) if end is not None else None,
+            multiplier=Decimal(str(entry["multiplier"])),
+        )
+
+    def in_force(self, day: date) -> bool:
+        after_start = self.effective_from is None or self.effective_from <= day
+        return after_start and (self.effective_until is None or day <= self.effective_until)
+
+    @property
+    def span(self) -> str:
+        start = self.effective_from.isoformat() if self.effective_from else "the start"
+        end = self.effective_until.isoformat() if self.effective_until else "further notice"
+        return f"{start} to {end}"
+
+
+@dataclass(frozen=True, slots=True)
 class EarnPolicy:
     """The ``earn:`` section: rates, rounding, caps and when points become spendable."""
 
@@ -110,6 +139,7 @@ class EarnPolicy:
     basket_bonuses: str  # on_return.basket_bonuses
     cap_period: str | None  # caps.per_period.period
     cap_resets_on: date | None  # caps.per_period.resets_on (its month and day), for ``year``
+    schedule: tuple[DatedRate, ...]  # schedule: dated multipliers of the base rate
     tender_rates: Mapping[str, Decimal]  # tenders.rates: method → multiplier (absent: x1)
     tender_proration: str  # tenders.proration
 
@@ -133,6 +163,7 @@ class EarnPolicy:
             basket_bonuses=earn.get("on_return", _EMPTY).get("basket_bonuses", BASKET_BONUSES),
             cap_period=earn.get("caps", _EMPTY).get("per_period", _EMPTY).get("period"),
             cap_resets_on=_month_day(earn.get("caps", _EMPTY).get("per_period", _EMPTY)),
+            schedule=tuple(DatedRate.of(entry) for entry in earn.get("schedule", ())),
             tender_rates=MappingProxyType(
                 {m: Decimal(str(rate)) for m, rate in tenders.get("rates", _EMPTY).items()}
             ),

@@ -325,6 +325,16 @@ def _conditions(doc: Document) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:
                 )
 
 
+def check_schedule(doc: Document) -> Iterator[Problem]:
+    for index, entry in enumerate(doc.get("earn", {}).get("schedule", [])):
+        start, end = entry.get("effective_from"), entry.get("effective_until")
+        if start and end and _is_date(str(start)) and _is_date(str(end)) and str(end) < str(start):
+            yield Problem(
+                f"this rate ends on {end}, before it starts on {start}",
+                ("earn", "schedule", index, "effective_until"),
+            )
+
+
 def check_caps(doc: Document) -> Iterator[Problem]:
     period = doc.get("earn", {}).get("caps", {}).get("per_period", {})
     resets_on = period.get("resets_on")
@@ -485,6 +495,7 @@ CHECKS: tuple[Check, ...] = (
     check_conditions,
     check_expiry,
     check_caps,
+    check_schedule,
     check_burn,
     check_earn,
     check_campaigns,

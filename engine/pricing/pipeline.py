@@ -171,7 +171,7 @@ class Evaluator:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
-        factor = self._tender_factor(transaction, trace)
+        factor = self._dated_factor(at, trace) * self._tender_factor(transaction, trace)
         earned = self._earn(member, applied, states, trace, factor, at)
         tier = self._progress(member, states)
         pending = self._pending(at)
@@ -412,6 +412,22 @@ class Evaluator:
             * factor.numerator
             for s in states
         ]
+
+    def _dated_factor(self, at: datetime, trace: list[TraceEntry]) -> Fraction:
+        """The base rate's multiplier in force on the sale's local day (``earn.schedule``)."""
+        day = local_date(at, self.tz)
+        entry = next((e for e in self.model.earn.schedule if e.in_force(day)), None)
+        if entry is None:
+            return Fraction(1)
+        trace.append(
+            TraceEntry(
+                "earn.schedule",
+                "earn_rate",
+                f"base points x{entry.multiplier}",
+                f"the rate in force on {day} (from {entry.span})",
+            )
+        )
+        return Fraction(entry.multiplier)
 
     def _tender_factor(self, transaction: Transaction, trace: list[TraceEntry]) -> Fraction:
         """The base points' multiplier for how the sale was paid (``earn.tenders``)."""
