@@ -23,6 +23,7 @@ def test_the_loaded_programmes_are_listed_with_their_versions(as_role):
         "calendar-retail",
         "hotel-nights",
         "airline-miles",
+        "retail-tenders",
     }
     assert all(len(p["version"]) == 12 for p in programmes)
 
