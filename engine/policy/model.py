@@ -177,6 +177,22 @@ class EarnPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PointValue:
+    """One entry of ``burn.values``: points worth ``multiplier`` times ``worth`` when redeemed
+    in one of ``channels`` (any, if empty) on a day ``dated`` holds."""
+
+    channels: tuple[str, ...]
+    dated: DatedRate
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> PointValue:
+        return cls(tuple(entry.get("channels", ())), DatedRate.of(entry))
+
+    def holds(self, channel: str, day: date) -> bool:
+        return (not self.channels or channel in self.channels) and self.dated.in_force(day)
+
+
+@dataclass(frozen=True, slots=True)
 class BurnPolicy:
     """The ``burn:`` section: what points are worth and the reward catalogue."""
 
@@ -187,6 +203,8 @@ class BurnPolicy:
     step: int | None
     max_bill_percent: Decimal | int
     catalogue: tuple[Mapping[str, Any], ...]
+    min_basket: Decimal | None  # min_basket: the smallest bill points may pay
+    values: tuple[PointValue, ...]  # values: worth by channel and date
 
     @classmethod
     def of(cls, burn: Mapping[str, Any]) -> BurnPolicy:
@@ -198,7 +216,13 @@ class BurnPolicy:
             step=burn.get("step"),
             max_bill_percent=burn.get("max_bill_percent", MAX_BILL_PERCENT),
             catalogue=tuple(burn.get("catalogue", ())),
+            min_basket=Decimal(str(burn["min_basket"])) if "min_basket" in burn else None,
+            values=tuple(PointValue.of(entry) for entry in burn.get("values", ())),
         )
+
+    def value_on(self, channel: str, day: date) -> PointValue | None:
+        """The first ``values`` entry holding for a redemption in ``channel`` on ``day``."""
+        return next((v for v in self.values if v.holds(channel, day)), None)
 
     def reward(self, reward_id: str) -> Mapping[str, Any] | None:
         return next((r for r in self.catalogue if r["id"] == reward_id), None)

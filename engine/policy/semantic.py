@@ -326,13 +326,18 @@ def _conditions(doc: Document) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:
 
 
 def check_schedule(doc: Document) -> Iterator[Problem]:
-    for index, entry in enumerate(doc.get("earn", {}).get("schedule", [])):
-        start, end = entry.get("effective_from"), entry.get("effective_until")
-        if start and end and _is_date(str(start)) and _is_date(str(end)) and str(end) < str(start):
-            yield Problem(
-                f"this rate ends on {end}, before it starts on {start}",
-                ("earn", "schedule", index, "effective_until"),
-            )
+    dated = [
+        (("earn", "schedule"), doc.get("earn", {}).get("schedule", [])),
+        (("burn", "values"), (doc.get("burn") or {}).get("values", [])),
+    ]
+    for base, entries in dated:
+        for index, entry in enumerate(entries):
+            start, end = entry.get("effective_from"), entry.get("effective_until")
+            if start and end and _is_date(str(start)) and _is_date(str(end)) and end < start:
+                yield Problem(
+                    f"this rate ends on {end}, before it starts on {start}",
+                    (*base, index, "effective_until"),
+                )
 
 
 def check_caps(doc: Document) -> Iterator[Problem]:

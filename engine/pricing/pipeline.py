@@ -278,13 +278,15 @@ class Evaluator:
             raise RedemptionError(
                 "redemption.not_offered", "This programme does not let members redeem points."
             )
+        self._check_basket(burn, states)
         lots = member.spendable_lots(at)
         balance = sum(lot.points for lot in lots)
         if transaction.claim_reward:
             points, value, paid = self._claim(transaction.claim_reward, burn, balance, states)
         else:
             points = transaction.redeem_points
-            value, paid = self._redeem_value(points, burn, balance, states), states
+            worth = self._worth(burn, transaction.channel, at, trace)
+            value, paid = self._redeem_value(points, burn, balance, states, worth), states
         _spread_redemption(value, paid)
         taken = consume_lots(lots, points)
         trace.append(
@@ -299,15 +301,46 @@ class Evaluator:
         )
         return points, taken, transaction.claim_reward
 
+    def _check_basket(self, burn: BurnPolicy, states: list[LineState]) -> None:
+        """``burn.min_basket``: points pay only on a bill (after discounts) at least this big."""
+        if burn.min_basket is None:
+            return
+        bill = from_minor(sum(s.after_discounts for s in states), self.currency)
+        if bill < burn.min_basket:
+            raise RedemptionError(
+                "redemption.below_min_basket",
+                f"Points can pay only on a bill of at least {burn.min_basket} "
+                f"{self.currency.code}; this one comes to {bill}.",
+            )
+
+    def _worth(
+        self, burn: BurnPolicy, channel: str, at: datetime, trace: list[TraceEntry]
+    ) -> Decimal:
+        """What ``burn.points`` are worth on this channel and day (``burn.values``)."""
+        day = local_date(at, self.tz)
+        found = burn.value_on(channel, day)
+        if found is None:
+            return burn.worth
+        where = f"on {', '.join(found.channels)}" if found.channels else "on every channel"
+        trace.append(
+            TraceEntry(
+                "burn.values",
+                "point_value",
+                f"points worth x{found.dated.multiplier}",
+                f"{where}, {found.dated.span}; redeemed on {day} via '{channel}'",
+            )
+        )
+        return burn.worth * found.dated.multiplier
+
     def _redeem_value(
-        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState]
+        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState], worth: Decimal
     ) -> int:
         bill = sum(s.after_discounts for s in states)
         share = burn.max_bill_percent
         value = validate_redemption(
             points,
             balance=balance,
-            value_of=lambda n: redemption_value(n, burn.points, burn.worth, self.currency),
+            value_of=lambda n: redemption_value(n, burn.points, worth, self.currency),
             minimum=burn.minimum,
             step=burn.step,
             max_value=from_minor(_percent_of(bill, share), self.currency),
