@@ -47,6 +47,7 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.pricing import Evaluator, Quote
+from engine.pricing.result import remainder_units
 
 
 def post_quote(
@@ -98,6 +99,8 @@ def post_quote(
         "last_activity_at": at,
         "updated_at": at,
     }
+    if quote.earned.remainder is not None:  # earn.remainders: carry
+        values["points_remainder"] = remainder_units(quote.earned.remainder)
     if quote.tier.upgraded:
         values |= change_tier(
             conn,

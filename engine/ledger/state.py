@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from engine.ledger.tables import (
 from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
+from engine.pricing.result import REMAINDER_UNITS
 
 PERIODS = ("day", "week", "month", "year")
 
@@ -155,6 +157,7 @@ def load_member(
         campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
+        points_remainder=Fraction(row["points_remainder"], REMAINDER_UNITS),
         spendable_points=spendable,
     )
 

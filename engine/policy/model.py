@@ -30,6 +30,7 @@ DOWNGRADE = "to_qualified"
 BASKET_BONUSES = "keep_while_qualifies"  # on_return.basket_bonuses
 ROUNDING = "floor"
 ROUNDING_SCOPE = "basket"
+REMAINDERS = "drop"  # the fraction rounding cuts off is lost (carry: kept for the next sale)
 ROUND_AT = "base"  # round the base, then multiply (the behaviour before round_at existed)
 MAX_BILL_PERCENT = 100
 TENDER_PRORATION = "proportional"
@@ -130,6 +131,7 @@ class EarnPolicy:
     rounding: str
     rounding_scope: str
     round_at: str  # "base": multipliers act on the rounded base; "total": on the exact base
+    remainders: str  # "drop" or "carry" to the member's next sale
     multipliers: Mapping[str, Any]
     excluded_categories: tuple[str, ...]
     excluded_skus: tuple[str, ...]
@@ -154,6 +156,7 @@ class EarnPolicy:
             rounding=earn.get("rounding", ROUNDING),
             rounding_scope=earn.get("rounding_scope", ROUNDING_SCOPE),
             round_at=earn.get("round_at", ROUND_AT),
+            remainders=earn.get("remainders", REMAINDERS),
             multipliers=earn.get("multipliers", _EMPTY),
             excluded_categories=tuple(excluded.get("categories", ())),
             excluded_skus=tuple(excluded.get("skus", ())),

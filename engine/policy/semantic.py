@@ -340,6 +340,20 @@ def check_schedule(doc: Document) -> Iterator[Problem]:
                 )
 
 
+def check_remainders(doc: Document) -> Iterator[Problem]:
+    earn = doc.get("earn", {})
+    if earn.get("remainders") != "carry":
+        return
+    needs = {"rounding": "floor", "rounding_scope": "basket", "round_at": "base"}
+    for key, wanted in needs.items():
+        if earn.get(key, wanted) != wanted:
+            yield Problem(
+                f"carrying remainders needs {key}: {wanted}, not {earn[key]}",
+                ("earn", key),
+                hint="the fraction carried is what rounding down the basket's base points cut off",
+            )
+
+
 def check_caps(doc: Document) -> Iterator[Problem]:
     period = doc.get("earn", {}).get("caps", {}).get("per_period", {})
     resets_on = period.get("resets_on")
@@ -500,6 +514,7 @@ CHECKS: tuple[Check, ...] = (
     check_conditions,
     check_expiry,
     check_caps,
+    check_remainders,
     check_schedule,
     check_burn,
     check_earn,

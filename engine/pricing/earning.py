@@ -28,6 +28,7 @@ class Earned:
     rule_bonus: dict[str, int] = field(default_factory=dict)
     campaign_bonus: dict[str, int] = field(default_factory=dict)
     capped: int = 0  # points removed by caps
+    remainder: Fraction | None = None  # carried to the next sale (None: dropped)
 
     @property
     def total(self) -> int:
@@ -114,13 +115,26 @@ class Running:
     """
 
     def __init__(
-        self, parts: Sequence[int], denominator: int, mode: Rounding, *, on_total: bool
+        self,
+        parts: Sequence[int],
+        denominator: int,
+        mode: Rounding,
+        *,
+        on_total: bool,
+        carried: Fraction | None = None,
     ) -> None:
         self.parts = tuple(parts)
         self.denominator = denominator
         self.mode = mode
         self.on_total = on_total
-        self.base = sum(round_ratio(part, denominator, mode) for part in self.parts)
+        self.carried = carried
+        self.remainder: Fraction | None = None
+        if carried is None:
+            self.base = sum(round_ratio(part, denominator, mode) for part in self.parts)
+        else:  # earn.remainders: carry (floor, one basket): what is cut off is kept
+            exact = self.exact_base + carried
+            self.base = math.floor(exact)
+            self.remainder = exact - self.base
         self.factor = Fraction(1)
         self.rounded = self.base
 

@@ -393,9 +393,10 @@ class Evaluator:
             plan.points_denominator * factor.denominator,
             plan.rounding,
             on_total=plan.round_total,
+            carried=member.points_remainder if plan.carry_remainders else None,
         )
         self._trace_base(running, trace)
-        earned = Earned(base=running.base)
+        earned = Earned(base=running.base, remainder=running.remainder)
         multiplier = self.plan.multipliers.get(member.tier)
         if multiplier is not None:
             earned.tier_bonus = multiplier.added_to(running)
@@ -490,6 +491,17 @@ class Evaluator:
         """Show the base's rounding when it changed something (or the programme rounds the
         total, where later steps start from the exact base)."""
         exact = running.exact_base
+        if running.carried is not None and running.remainder is not None:
+            trace.append(
+                TraceEntry(
+                    "earn",
+                    "base_points",
+                    f"{_shown(running.carried)} carried + {_shown(exact)} → {running.base}, "
+                    f"{_shown(running.remainder)} carried on",
+                    "earn.remainders: carry",
+                )
+            )
+            return
         if exact == running.base and not self.plan.round_total:
             return
         shown = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.0001"))
@@ -596,6 +608,12 @@ class Evaluator:
 
     def _money(self, minor: int) -> str:
         return f"{from_minor(minor, self.currency)} {self.currency.code}"
+
+
+def _shown(points: Fraction) -> str:
+    """Points with a fraction as the trace shows them: to 4 decimals, no trailing zeros."""
+    exact = Decimal(points.numerator) / Decimal(points.denominator)
+    return f"{exact.quantize(Decimal('0.0001')).normalize():f}"
 
 
 # --- member offers (outreach entitlements) -----------------------------------------------

@@ -98,6 +98,7 @@ class Plan:
     rounding: Rounding
     round_per_line: bool
     round_total: bool  # round_at: total — multipliers act on the exact base, rounded once
+    carry_remainders: bool  # earn.remainders: carry
     multipliers: Mapping[str | None, Multiplier]
     ladder: Ladder
     metric: str
@@ -122,6 +123,7 @@ def compile_plan(
         rounding=cast(Rounding, earn.rounding),
         round_per_line=earn.rounding_scope == "line",
         round_total=earn.round_at == "total",
+        carry_remainders=earn.remainders == "carry",
         multipliers={
             tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
         },
