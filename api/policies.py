@@ -59,6 +59,28 @@ def read_programme(programme: str) -> dict[str, Any]:
     }
 
 
+@bp.get("/programmes/<programme>/versions")
+@requires("pos", "marketer", "reviewer")
+def programme_versions(programme: str) -> dict[str, Any]:
+    """Every published version of one programme, oldest first (its dated rules' history)."""
+    registry = services().registry
+    evaluator = registry[programme]  # an unknown programme is a 404
+    history = registry.store.history(programme) if registry.store else []
+    return {
+        "programme": evaluator.programme.id,
+        "versions": [
+            {
+                "version": stored.version,
+                "generation": stored.generation,
+                "loaded_at": stored.loaded_at.isoformat(),
+                "loaded_by": stored.actor,
+                "files": list(stored.files),
+            }
+            for stored in history
+        ],
+    }
+
+
 def _stored_source(programme: str, version: str) -> str | None:
     """The main file's text as published (None without a store or while it is catching up)."""
     store = services().registry.store

@@ -27,16 +27,19 @@ from engine.errors import InputError, PolicyError
 
 __all__ = [
     "BirthdayFlags",
+    "InactivityLapse",
     "PeriodKind",
     "StatusRule",
     "Through",
     "Weekday",
     "add_months",
     "birthday_flags",
+    "cap_period",
     "end_of_day",
     "expiry_of",
     "expiry_on",
     "inactivity_deadline",
+    "inactivity_lapse_day",
     "local_date",
     "pending_until",
     "pending_until_day",
@@ -233,12 +236,26 @@ def _lot_expiry_kind(policy: Mapping[str, Any]) -> str | None:
     return kinds[0] if kinds else None
 
 
-def inactivity_deadline(last_activity_at: datetime, months: int, tz: tzinfo) -> datetime:
+InactivityLapse = Literal["same_day", "end_of_month"]
+
+
+def inactivity_lapse_day(last_day: date, months: int, lapse: InactivityLapse = "same_day") -> date:
+    """The last local day a balance lives after activity on ``last_day``: the same day
+    ``months`` months later (clamped to the month's end), or the last day of that month."""
+    day = add_months(last_day, months)
+    return _last_day_of_month(day.year, day.month) if lapse == "end_of_month" else day
+
+
+def inactivity_deadline(
+    last_activity_at: datetime, months: int, tz: tzinfo, lapse: InactivityLapse = "same_day"
+) -> datetime:
     """The last instant of the day ``months`` months after the last activity (clamped to the
-    month's end); with no activity by then, the whole balance expires."""
+    month's end; with ``end_of_month``, of that month's last day); with no activity by then,
+    the whole balance expires."""
     _require_aware("last_activity_at", last_activity_at)
     months = _count("expiry.inactivity.months", months, minimum=1)
-    return end_of_day(add_months(local_date(last_activity_at, tz), months), tz)
+    day = inactivity_lapse_day(local_date(last_activity_at, tz), months, lapse)
+    return end_of_day(day, tz)
 
 
 def pending_until(earned_at: datetime, pending_days: int, tz: tzinfo) -> datetime:
@@ -280,6 +297,34 @@ def period_bounds(kind: PeriodKind, on: date, *, joined: date | None = None) -> 
         return _membership_year(on, joined)
     kinds = ", ".join(get_args(PeriodKind))
     raise PolicyError(f"the qualifying period must be one of {kinds}, not {kind!r}.")
+
+
+def cap_period(
+    kind: str, on: date, *, joined: date | None = None, resets_on: date | None = None
+) -> tuple[date, date]:
+    """The earning-cap period (``earn.caps.per_period``) containing ``on``, both ends inclusive.
+
+    ``day``, ``week`` (ISO, from Monday), ``month``; ``year``: the calendar year, or with
+    ``resets_on`` (only its month and day count) the year starting on that day;
+    ``membership_year``: from the anniversary of ``joined`` (required).
+    """
+    _require_date("on", on)
+    if kind == "day":
+        return on, on
+    if kind == "week":
+        monday = on - timedelta(days=on.weekday())
+        return monday, monday + timedelta(days=6)
+    if kind == "month":
+        return on.replace(day=1), _last_day_of_month(on.year, on.month)
+    if kind == "membership_year":
+        return _membership_year(on, joined)
+    if kind != "year":
+        raise PolicyError(f"a cap period is day, week, month, year or membership_year: {kind!r}.")
+    reset = resets_on or date(2000, 1, 1)
+    start = _anniversary(reset, on.year)
+    if start > on:
+        start = _anniversary(reset, on.year - 1)
+    return start, _anniversary(reset, start.year + 1) - timedelta(days=1)
 
 
 def _membership_year(on: date, joined: date | None) -> tuple[date, date]:

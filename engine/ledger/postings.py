@@ -47,6 +47,7 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.pricing import Evaluator, Quote
+from engine.pricing.result import remainder_units
 
 
 def post_quote(
@@ -98,6 +99,8 @@ def post_quote(
         "last_activity_at": at,
         "updated_at": at,
     }
+    if quote.earned.remainder is not None:  # earn.remainders: carry
+        values["points_remainder"] = remainder_units(quote.earned.remainder)
     if quote.tier.upgraded:
         values |= change_tier(
             conn,
@@ -302,11 +305,20 @@ def add_period_points(
     points: int,
     at: datetime,
 ) -> None:
-    """Count points earned per day/week/month/year for per-period caps (an upsert)."""
+    """Count points earned per day/week/month/year (and membership year, when the cap is per
+    membership year) for per-period caps (an upsert)."""
     today = local_date(at, evaluator.tz)
+    model = evaluator.model
+    joined = None
+    if model.earn.cap_period == "membership_year":
+        joined = conn.execute(
+            select(members.c.joined).where(
+                members.c.programme == programme, members.c.id == member_id
+            )
+        ).scalar_one()
     rows = [
         {"programme": programme, "member_id": member_id, "period": p, "starts": s, "points": points}
-        for p, s in period_starts(today).items()
+        for p, s in period_starts(today, model, joined).items()
     ]
     conn.execute(PERIOD_POINTS_UPSERT[dialect.name(conn)], rows)
 

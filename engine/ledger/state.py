@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from sqlalchemy import (
     select,
 )
 
-from engine.calendar import PeriodKind, local_date, period_bounds
+from engine.calendar import PeriodKind, cap_period, local_date, period_bounds
 from engine.errors import UnknownMember
 from engine.ledger import dialect
 from engine.ledger.offers import held_offers
@@ -36,18 +37,33 @@ from engine.ledger.tables import (
 from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
+from engine.pricing.result import REMAINDER_UNITS
 
 PERIODS = ("day", "week", "month", "year")
 
 
-def period_starts(on: date) -> dict[str, date]:
-    """The first day of the day, ISO week, month and year containing ``on``."""
-    return {
+MEMBERSHIP_YEAR_KEY = "myear"  # period_points.period holds 8 characters: membership_year
+
+
+def period_starts(
+    on: date, model: ProgrammeModel | None = None, joined: date | None = None
+) -> dict[str, date]:
+    """The first day of the day, ISO week, month and year containing ``on``, as
+    period_points keys; with a model whose cap is per year from ``resets_on`` or per
+    membership year, that period's start instead (``engine.calendar.cap_period``)."""
+    starts = {
         "day": on,
         "week": on - timedelta(days=on.weekday()),
         "month": on.replace(day=1),
         "year": on.replace(month=1, day=1),
     }
+    kind = model.earn.cap_period if model is not None else None
+    if kind == "year" and model is not None and model.earn.cap_resets_on is not None:
+        starts["year"] = cap_period("year", on, resets_on=model.earn.cap_resets_on)[0]
+    elif kind == "membership_year" and joined is not None:
+        # A sale dated before joining (an import) counts in the first membership year.
+        starts[MEMBERSHIP_YEAR_KEY] = cap_period(kind, max(on, joined), joined=joined)[0]
+    return starts
 
 
 # Built once: SQLAlchemy then only binds values, instead of rebuilding the statement and its
@@ -129,7 +145,11 @@ def load_member(
         lots=spending_lots(conn, pid, mid, at, redeeming) if redeeming > 0 else (),
         pending_points=int(pending),
         qualifying_spend=current_spend(model, row, today, conn),
-        earned_in_period=_earned_in_period(conn, pid, mid, today) if needs.period_points else {},
+        earned_in_period=(
+            _earned_in_period(conn, pid, mid, today, model, row["joined"])
+            if needs.period_points
+            else {}
+        ),
         tags={k: tuple(v) if isinstance(v, list) else (v,) for k, v in row["tags"].items()},
         birthday=row["birthday"],
         joined=row["joined"],
@@ -137,6 +157,7 @@ def load_member(
         campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
+        points_remainder=Fraction(row["points_remainder"], REMAINDER_UNITS),
         spendable_points=spendable,
     )
 
@@ -291,9 +312,14 @@ def _spend_between(
 
 
 def _earned_in_period(
-    conn: Connection, programme: str, member_id: str, today: date
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    today: date,
+    model: ProgrammeModel,
+    joined: date | None,
 ) -> dict[str, int]:
-    starts = period_starts(today)
+    starts = period_starts(today, model, joined)
     rows = conn.execute(
         select(period_points.c.period, period_points.c.points).where(
             period_points.c.programme == programme,
@@ -306,7 +332,8 @@ def _earned_in_period(
             ),
         )
     )
-    return {period: points for period, points in rows}
+    names = {MEMBERSHIP_YEAR_KEY: "membership_year"}
+    return {names.get(period, period): points for period, points in rows}
 
 
 def _campaigns(conn: Connection, programme: str, member_id: str) -> dict[str, str]:

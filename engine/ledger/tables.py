@@ -84,6 +84,8 @@ members = Table(
     Column("debt", BigInteger, nullable=False, default=0),  # clawed-back points not covered
     Column("last_purchase_at", Moment()),
     Column("last_activity_at", Moment()),
+    # Millionths of a point rounding cut off, carried to the next sale (earn.remainders: carry).
+    Column("points_remainder", BigInteger, nullable=False, default=0, server_default="0"),
     Column("merged_into", ID),
     Column("created_at", Moment(), nullable=False),
     Column("updated_at", Moment(), nullable=False),

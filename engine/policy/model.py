@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from engine.calendar import PeriodKind, StatusRule, Through
+from engine.calendar import InactivityLapse, PeriodKind, StatusRule, Through
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -29,8 +30,15 @@ DOWNGRADE = "to_qualified"
 BASKET_BONUSES = "keep_while_qualifies"  # on_return.basket_bonuses
 ROUNDING = "floor"
 ROUNDING_SCOPE = "basket"
+REMAINDERS = "drop"  # the fraction rounding cuts off is lost (carry: kept for the next sale)
+ROUND_AT = "base"  # round the base, then multiply (the behaviour before round_at existed)
 MAX_BILL_PERCENT = 100
+TENDER_PRORATION = "proportional"
 LOCALE = "en"
+# What resets inactivity when the programme does not say: every activity the ledger records
+# (the ledger's own choice before expiry.inactivity.reset_by existed).
+INACTIVITY_RESETS = ("purchase", "return", "redemption", "adjustment", "merge")
+INACTIVITY_LAPSE = "same_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,35 @@ class TierPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class DatedRate:
+    """One entry of ``earn.schedule``: the base rate times ``multiplier`` from one day through
+    another, both inclusive (an open end: always)."""
+
+    effective_from: date | None
+    effective_until: date | None
+    multiplier: Decimal
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> DatedRate:
+        start, end = entry.get("effective_from"), entry.get("effective_until")
+        return cls(
+            effective_from=date.fromisoformat(str(start)) if start is not None else None,
+            effective_until=date.fromisoformat(str(end)) if end is not None else None,
+            multiplier=Decimal(str(entry["multiplier"])),
+        )
+
+    def in_force(self, day: date) -> bool:
+        after_start = self.effective_from is None or self.effective_from <= day
+        return after_start and (self.effective_until is None or day <= self.effective_until)
+
+    @property
+    def span(self) -> str:
+        start = self.effective_from.isoformat() if self.effective_from else "the start"
+        end = self.effective_until.isoformat() if self.effective_until else "further notice"
+        return f"{start} to {end}"
+
+
+@dataclass(frozen=True, slots=True)
 class EarnPolicy:
     """The ``earn:`` section: rates, rounding, caps and when points become spendable."""
 
@@ -93,6 +130,8 @@ class EarnPolicy:
     per: Decimal
     rounding: str
     rounding_scope: str
+    round_at: str  # "base": multipliers act on the rounded base; "total": on the exact base
+    remainders: str  # "drop" or "carry" to the member's next sale
     multipliers: Mapping[str, Any]
     excluded_categories: tuple[str, ...]
     excluded_skus: tuple[str, ...]
@@ -100,16 +139,24 @@ class EarnPolicy:
     pending_days: int
     earn_on_points_paid: bool
     basket_bonuses: str  # on_return.basket_bonuses
+    cap_period: str | None  # caps.per_period.period
+    cap_resets_on: date | None  # caps.per_period.resets_on (its month and day), for ``year``
+    schedule: tuple[DatedRate, ...]  # schedule: dated multipliers of the base rate
+    tender_rates: Mapping[str, Decimal]  # tenders.rates: method → multiplier (absent: x1)
+    tender_proration: str  # tenders.proration
 
     @classmethod
     def of(cls, earn: Mapping[str, Any]) -> EarnPolicy:
         excluded = earn.get("exclude", _EMPTY)
+        tenders = earn.get("tenders", _EMPTY)
         return cls(
             section=earn,
             points=earn.get("points", 1),
             per=Decimal(str(earn.get("per", 1))),
             rounding=earn.get("rounding", ROUNDING),
             rounding_scope=earn.get("rounding_scope", ROUNDING_SCOPE),
+            round_at=earn.get("round_at", ROUND_AT),
+            remainders=earn.get("remainders", REMAINDERS),
             multipliers=earn.get("multipliers", _EMPTY),
             excluded_categories=tuple(excluded.get("categories", ())),
             excluded_skus=tuple(excluded.get("skus", ())),
@@ -117,12 +164,35 @@ class EarnPolicy:
             pending_days=earn.get("pending_days", 0),
             earn_on_points_paid=earn.get("earn_on_points_paid", False),
             basket_bonuses=earn.get("on_return", _EMPTY).get("basket_bonuses", BASKET_BONUSES),
+            cap_period=earn.get("caps", _EMPTY).get("per_period", _EMPTY).get("period"),
+            cap_resets_on=_month_day(earn.get("caps", _EMPTY).get("per_period", _EMPTY)),
+            schedule=tuple(DatedRate.of(entry) for entry in earn.get("schedule", ())),
+            tender_rates=MappingProxyType(
+                {m: Decimal(str(rate)) for m, rate in tenders.get("rates", _EMPTY).items()}
+            ),
+            tender_proration=tenders.get("proration", TENDER_PRORATION),
         )
 
     @property
     def exclude(self) -> Mapping[str, Any]:
         """The ``exclude`` block as written (what a stored sale line was measured against)."""
         return self.section.get("exclude", _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class PointValue:
+    """One entry of ``burn.values``: points worth ``multiplier`` times ``worth`` when redeemed
+    in one of ``channels`` (any, if empty) on a day ``dated`` holds."""
+
+    channels: tuple[str, ...]
+    dated: DatedRate
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> PointValue:
+        return cls(tuple(entry.get("channels", ())), DatedRate.of(entry))
+
+    def holds(self, channel: str, day: date) -> bool:
+        return (not self.channels or channel in self.channels) and self.dated.in_force(day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +206,8 @@ class BurnPolicy:
     step: int | None
     max_bill_percent: Decimal | int
     catalogue: tuple[Mapping[str, Any], ...]
+    min_basket: Decimal | None  # min_basket: the smallest bill points may pay
+    values: tuple[PointValue, ...]  # values: worth by channel and date
 
     @classmethod
     def of(cls, burn: Mapping[str, Any]) -> BurnPolicy:
@@ -147,7 +219,13 @@ class BurnPolicy:
             step=burn.get("step"),
             max_bill_percent=burn.get("max_bill_percent", MAX_BILL_PERCENT),
             catalogue=tuple(burn.get("catalogue", ())),
+            min_basket=Decimal(str(burn["min_basket"])) if "min_basket" in burn else None,
+            values=tuple(PointValue.of(entry) for entry in burn.get("values", ())),
         )
+
+    def value_on(self, channel: str, day: date) -> PointValue | None:
+        """The first ``values`` entry holding for a redemption in ``channel`` on ``day``."""
+        return next((v for v in self.values if v.holds(channel, day)), None)
 
     def reward(self, reward_id: str) -> Mapping[str, Any] | None:
         return next((r for r in self.catalogue if r["id"] == reward_id), None)
@@ -161,16 +239,38 @@ class ExpiryPolicy:
     stated: bool  # the programme has an ``expiry:`` section
     inactivity_months: int | None
     clawback: str | None
+    inactivity_resets: tuple[str, ...]  # inactivity.reset_by
+    inactivity_lapse: InactivityLapse  # inactivity.lapse
+    exempt_tags: Mapping[str, tuple[str, ...]]  # inactivity.exempt.tags
+    exempt_tiers: tuple[str, ...]  # inactivity.exempt.tiers
 
     @classmethod
     def of(cls, expiry: Mapping[str, Any] | None) -> ExpiryPolicy:
         stated = expiry is not None
         expiry = expiry if expiry is not None else _EMPTY
+        inactivity = expiry.get("inactivity", _EMPTY)
+        exempt = inactivity.get("exempt", _EMPTY)
         return cls(
             section=expiry,
             stated=stated,
-            inactivity_months=expiry.get("inactivity", _EMPTY).get("months"),
+            inactivity_months=inactivity.get("months"),
             clawback=expiry.get("clawback"),
+            inactivity_resets=tuple(inactivity.get("reset_by", INACTIVITY_RESETS)),
+            inactivity_lapse=inactivity.get("lapse", INACTIVITY_LAPSE),
+            exempt_tags=MappingProxyType(
+                {tag: _strings(values) for tag, values in exempt.get("tags", _EMPTY).items()}
+            ),
+            exempt_tiers=tuple(exempt.get("tiers", ())),
+        )
+
+    def exempt(self, tier: str | None, tags: Mapping[str, Any]) -> bool:
+        """Whether a member with this tier and these tags never lapses for inactivity."""
+        if tier is not None and tier in self.exempt_tiers:
+            return True
+        return any(
+            value in allowed
+            for tag, allowed in self.exempt_tags.items()
+            for value in _strings(tags.get(tag, ()))
         )
 
 
@@ -245,3 +345,15 @@ def model_of(programme: ProgrammeLike) -> ProgrammeModel:
 
 def _downgrade_word(raw: str | Mapping[str, Any]) -> str:
     return str(raw if isinstance(raw, str) else raw["to"])
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A tag's value or values as text (a member tag may hold one value or a list)."""
+    values = value if isinstance(value, list | tuple) else (value,)
+    return tuple(str(v) for v in values)
+
+
+def _month_day(period: Mapping[str, Any]) -> date | None:
+    """``resets_on: "04-01"`` as a date in the leap year 2000 (only its month and day count)."""
+    text = period.get("resets_on")
+    return None if text is None else date.fromisoformat(f"2000-{text}")

@@ -166,6 +166,9 @@ def check_tier_references(doc: Document) -> Iterator[Problem]:
 def _tier_mentions(doc: Document) -> Iterator[tuple[Path, str]]:
     for tier in doc.get("earn", {}).get("multipliers", {}):
         yield ("earn", "multipliers", tier), tier
+    exempt = doc.get("expiry", {}).get("inactivity", {}).get("exempt", {})
+    for index, tier in enumerate(exempt.get("tiers", [])):
+        yield ("expiry", "inactivity", "exempt", "tiers", index), tier
     for index, rule in enumerate(doc.get("rules", [])):
         yield from _tier_values(
             rule.get("when", {}).get("member", {}), ("rules", index, "when", "member")
@@ -320,6 +323,47 @@ def _conditions(doc: Document) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:
                     f"{campaign['id']}.{group['id']}",
                     group["when"],
                 )
+
+
+def check_schedule(doc: Document) -> Iterator[Problem]:
+    dated = [
+        (("earn", "schedule"), doc.get("earn", {}).get("schedule", [])),
+        (("burn", "values"), (doc.get("burn") or {}).get("values", [])),
+    ]
+    for base, entries in dated:
+        for index, entry in enumerate(entries):
+            start, end = entry.get("effective_from"), entry.get("effective_until")
+            if start and end and _is_date(str(start)) and _is_date(str(end)) and end < start:
+                yield Problem(
+                    f"this rate ends on {end}, before it starts on {start}",
+                    (*base, index, "effective_until"),
+                )
+
+
+def check_remainders(doc: Document) -> Iterator[Problem]:
+    earn = doc.get("earn", {})
+    if earn.get("remainders") != "carry":
+        return
+    needs = {"rounding": "floor", "rounding_scope": "basket", "round_at": "base"}
+    for key, wanted in needs.items():
+        if earn.get(key, wanted) != wanted:
+            yield Problem(
+                f"carrying remainders needs {key}: {wanted}, not {earn[key]}",
+                ("earn", key),
+                hint="the fraction carried is what rounding down the basket's base points cut off",
+            )
+
+
+def check_caps(doc: Document) -> Iterator[Problem]:
+    period = doc.get("earn", {}).get("caps", {}).get("per_period", {})
+    resets_on = period.get("resets_on")
+    if resets_on is None:
+        return
+    path = ("earn", "caps", "per_period", "resets_on")
+    if period.get("period") != "year":
+        yield Problem(f"resets_on is for a year cap; this cap is per {period.get('period')}", path)
+    elif not _is_date(f"2000-{resets_on}"):
+        yield Problem(f"'{resets_on}' is not a day of the year", path, hint="MM-DD, e.g. 04-01")
 
 
 def check_expiry(doc: Document) -> Iterator[Problem]:
@@ -486,6 +530,9 @@ CHECKS: tuple[Check, ...] = (
     check_effects,
     check_conditions,
     check_expiry,
+    check_caps,
+    check_remainders,
+    check_schedule,
     check_burn,
     check_earn,
     check_campaigns,

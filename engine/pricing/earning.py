@@ -8,13 +8,13 @@ basket, as the programme says, and every bonus is rounded down.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.pricing.points import Rounding, round_ratio
+from engine.pricing.points import Rounding, round_fraction, round_ratio
 
 CUT_ORDER = ("campaign", "rule", "tier", "base")  # what caps remove first
 
@@ -28,6 +28,7 @@ class Earned:
     rule_bonus: dict[str, int] = field(default_factory=dict)
     campaign_bonus: dict[str, int] = field(default_factory=dict)
     capped: int = 0  # points removed by caps
+    remainder: Fraction | None = None  # carried to the next sale (None: dropped)
 
     @property
     def total(self) -> int:
@@ -101,6 +102,68 @@ def base_points(
     if per_line:
         return sum(round_ratio(points, denominator, mode) for points in weighted)
     return round_ratio(sum(weighted), denominator, mode)
+
+
+class Running:
+    """A sale's points as multipliers add up, rounded where the programme says (``round_at``).
+
+    ``parts`` are the exact base points over ``denominator``: one per line under
+    ``rounding_scope: line``, else one for the basket. ``base`` is their rounded sum.
+    Under ``round_at: base`` a multiplier adds (M - 1) times the rounded base, rounded down;
+    under ``round_at: total`` the factors add up on the exact base and each multiplier adds
+    what it changes in the rounded total, so the sale's points are rounded once.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[int],
+        denominator: int,
+        mode: Rounding,
+        *,
+        on_total: bool,
+        carried: Fraction | None = None,
+    ) -> None:
+        self.parts = tuple(parts)
+        self.denominator = denominator
+        self.mode = mode
+        self.on_total = on_total
+        self.carried = carried
+        self.remainder: Fraction | None = None
+        if carried is None:
+            self.base = sum(round_ratio(part, denominator, mode) for part in self.parts)
+        else:  # earn.remainders: carry (floor, one basket): what is cut off is kept
+            exact = self.exact_base + carried
+            self.base = math.floor(exact)
+            self.remainder = exact - self.base
+        self.factor = Fraction(1)
+        self.rounded = self.base
+
+    @property
+    def exact_base(self) -> Fraction:
+        return Fraction(sum(self.parts), self.denominator)
+
+    def bonus(self, numerator: int, denominator: int) -> int:
+        """What a multiplier with M - 1 == numerator / denominator adds."""
+        if not self.on_total:
+            return self.base * numerator // denominator
+        self.factor += Fraction(numerator, denominator)
+        total = sum(
+            round_fraction(Fraction(part, self.denominator) * self.factor, self.mode)
+            for part in self.parts
+        )
+        added, self.rounded = total - self.rounded, total
+        return added
+
+
+def tender_factor(rates: Mapping[str, Decimal], tenders: Iterable[tuple[str, Decimal]]) -> Fraction:
+    """The base points' multiplier for how a sale was paid (``earn.tenders``, proportional):
+    each tender's rate (1 when its method is not listed) weighted by its share of all tenders.
+    No tenders, or none with an amount, is x1."""
+    paid = [(Fraction(amount), Fraction(rates.get(method, 1))) for method, amount in tenders]
+    total = sum((amount for amount, _ in paid), Fraction(0))
+    if not rates or total <= 0:
+        return Fraction(1)
+    return sum((amount * rate for amount, rate in paid), Fraction(0)) / total
 
 
 def bonus_ratio(multiplier: Decimal | int) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from engine.errors import InputError, LoyaltyError
@@ -78,6 +79,7 @@ class Member:
     campaigns: Mapping[str, str] = field(default_factory=dict)
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     offers: tuple[MemberOffer, ...] = ()  # outreach entitlements held (stored members only)
+    points_remainder: Fraction = Fraction(0)  # carried from earlier sales (remainders: carry)
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
@@ -107,6 +109,14 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Tender:
+    """One way the member paid part of a sale (``card``, ``stored_value``, ``gift_card``...)."""
+
+    method: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Transaction:
     """A sale as the till sends it."""
 
@@ -117,6 +127,7 @@ class Transaction:
     channel: str = ""
     redeem_points: int = 0
     claim_reward: str | None = None
+    tenders: tuple[Tender, ...] = ()
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -141,6 +152,7 @@ def parse_member(data: Any, currency: Currency) -> Member:
         last_purchase_at=reader.moment(data, "last_purchase_at"),
         campaigns=dict(data.get("campaigns", {})),
         usage={k: dict(v) for k, v in data.get("usage", {}).items()},
+        points_remainder=Fraction(Decimal(str(data.get("points_remainder", 0)))),
     )
     reader.raise_if_any("the member state is invalid")
     return member
@@ -162,6 +174,10 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
         channel=data.get("channel", ""),
         redeem_points=data.get("redeem_points", 0),
         claim_reward=data.get("claim_reward"),
+        tenders=tuple(
+            Tender(t["method"], reader.money(t, "amount", ("tenders", i)) or Decimal(0))
+            for i, t in enumerate(data.get("tenders", []))
+        ),
     )
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")

@@ -13,19 +13,20 @@ the quote it returns.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any, Literal
 
-from engine.calendar import expiry_on, local_date, pending_until_day, zone
+from engine.calendar import cap_period, expiry_on, local_date, pending_until_day, zone
 from engine.errors import InputError, RedemptionError
 from engine.money import Currency, allocate, currency, from_minor, to_minor
 from engine.policy.loader import Programme
 from engine.policy.model import BurnPolicy, ExpiryPolicy, ProgrammeModel
 from engine.policy.problems import Problem
 from engine.pricing.attribution import basket_condition, is_basket_level, redeemed_by_line, split
-from engine.pricing.earning import Earned, apply_caps, base_points, cap_limit
+from engine.pricing.earning import Earned, Running, apply_caps, cap_limit, tender_factor
 from engine.pricing.facts import build_facts
 from engine.pricing.model import Member, MemberOffer, Transaction
 from engine.pricing.offers import (
@@ -170,7 +171,8 @@ class Evaluator:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
-        earned = self._earn(member, applied, states, trace)
+        factor = self._dated_factor(at, trace) * self._tender_factor(transaction, trace)
+        earned = self._earn(member, applied, states, trace, factor, at)
         tier = self._progress(member, states)
         pending = self._pending(at)
         return Quote(
@@ -193,6 +195,7 @@ class Evaluator:
             trace=trace,
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
+            earn_factor=factor,
         )
 
     def _unmet(self, facts: Facts, condition_id: str) -> str:
@@ -275,13 +278,15 @@ class Evaluator:
             raise RedemptionError(
                 "redemption.not_offered", "This programme does not let members redeem points."
             )
+        self._check_basket(burn, states)
         lots = member.spendable_lots(at)
         balance = sum(lot.points for lot in lots)
         if transaction.claim_reward:
             points, value, paid = self._claim(transaction.claim_reward, burn, balance, states)
         else:
             points = transaction.redeem_points
-            value, paid = self._redeem_value(points, burn, balance, states), states
+            worth = self._worth(burn, transaction.channel, at, trace)
+            value, paid = self._redeem_value(points, burn, balance, states, worth), states
         _spread_redemption(value, paid)
         taken = consume_lots(lots, points)
         trace.append(
@@ -296,15 +301,46 @@ class Evaluator:
         )
         return points, taken, transaction.claim_reward
 
+    def _check_basket(self, burn: BurnPolicy, states: list[LineState]) -> None:
+        """``burn.min_basket``: points pay only on a bill (after discounts) at least this big."""
+        if burn.min_basket is None:
+            return
+        bill = from_minor(sum(s.after_discounts for s in states), self.currency)
+        if bill < burn.min_basket:
+            raise RedemptionError(
+                "redemption.below_min_basket",
+                f"Points can pay only on a bill of at least {burn.min_basket} "
+                f"{self.currency.code}; this one comes to {bill}.",
+            )
+
+    def _worth(
+        self, burn: BurnPolicy, channel: str, at: datetime, trace: list[TraceEntry]
+    ) -> Decimal:
+        """What ``burn.points`` are worth on this channel and day (``burn.values``)."""
+        day = local_date(at, self.tz)
+        found = burn.value_on(channel, day)
+        if found is None:
+            return burn.worth
+        where = f"on {', '.join(found.channels)}" if found.channels else "on every channel"
+        trace.append(
+            TraceEntry(
+                "burn.values",
+                "point_value",
+                f"points worth x{found.dated.multiplier}",
+                f"{where}, {found.dated.span}; redeemed on {day} via '{channel}'",
+            )
+        )
+        return burn.worth * found.dated.multiplier
+
     def _redeem_value(
-        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState]
+        self, points: int, burn: BurnPolicy, balance: int, states: list[LineState], worth: Decimal
     ) -> int:
         bill = sum(s.after_discounts for s in states)
         share = burn.max_bill_percent
         value = validate_redemption(
             points,
             balance=balance,
-            value_of=lambda n: redemption_value(n, burn.points, burn.worth, self.currency),
+            value_of=lambda n: redemption_value(n, burn.points, worth, self.currency),
             minimum=burn.minimum,
             step=burn.step,
             max_value=from_minor(_percent_of(bill, share), self.currency),
@@ -347,40 +383,138 @@ class Evaluator:
         applied: Sequence[Applied],
         states: list[LineState],
         trace: list[TraceEntry],
+        factor: Fraction,
+        at: datetime,
     ) -> Earned:
-        weight = self.plan.rates.weight
-        paid_with_points_earns = self.plan.earn_on_points_paid
-        weighted = [
-            (s.after_discounts if paid_with_points_earns else s.payable)
-            * weight(s.line.category, s.line.sku)
-            for s in states
-        ]
-        base = base_points(
-            weighted,
-            self.plan.points_denominator,
-            self.plan.rounding,
-            per_line=self.plan.round_per_line,
+        weighted = self._weighted(states, factor)
+        plan = self.plan
+        running = Running(
+            weighted if plan.round_per_line else [sum(weighted)],
+            plan.points_denominator * factor.denominator,
+            plan.rounding,
+            on_total=plan.round_total,
+            carried=member.points_remainder if plan.carry_remainders else None,
         )
-        earned = Earned(base=base)
+        self._trace_base(running, trace)
+        earned = Earned(base=running.base, remainder=running.remainder)
         multiplier = self.plan.multipliers.get(member.tier)
         if multiplier is not None:
-            earned.tier_bonus = multiplier.bonus(earned.base)
+            earned.tier_bonus = multiplier.added_to(running)
             trace.append(
                 TraceEntry(
                     f"tier:{member.tier}",
                     "points_multiplier",
-                    f"{multiplier.label}: {earned.tier_bonus:+d}",
+                    f"{multiplier.label}: {earned.tier_bonus:+d}{self._on_total}",
                     f"{member.tier} members earn {multiplier.label}",
                 )
             )
         for entry in applied:
             effects = self._effects_of(entry.offer).points
             if effects:
-                _bonuses(entry, effects, earned, trace)
+                _bonuses(entry, effects, earned, running, trace, self._on_total)
         apply_caps(earned, cap_limit(self.model.earn.section, member.earned_in_period))
         if earned.capped:
-            trace.append(TraceEntry("caps", "cap", f"-{earned.capped} points", "earning cap"))
+            trace.append(
+                TraceEntry("caps", "cap", f"-{earned.capped} points", self._cap_reason(member, at))
+            )
         return earned
+
+    def _cap_reason(self, member: Member, at: datetime) -> str:
+        """Which cap cut the points and, for a per-period cap, when it starts again."""
+        earn = self.model.earn
+        if earn.cap_period is None:
+            return "earning cap"
+        try:
+            _, last = cap_period(
+                earn.cap_period,
+                local_date(at, self.tz),
+                joined=member.joined,
+                resets_on=earn.cap_resets_on,
+            )
+        except InputError:  # a membership year without a join date (a bare quote)
+            return f"earning cap (per {earn.cap_period})"
+        return f"earning cap (per {earn.cap_period}; resets on {last + timedelta(days=1)})"
+
+    def _weighted(self, states: Sequence[LineState], factor: Fraction) -> list[int]:
+        """Each line's base points times ``points_denominator * factor.denominator``: what it
+        paid (in minor units) times its rate's weight times the tenders' factor."""
+        weight = self.plan.rates.weight
+        paid_with_points_earns = self.plan.earn_on_points_paid
+        return [
+            (s.after_discounts if paid_with_points_earns else s.payable)
+            * weight(s.line.category, s.line.sku)
+            * factor.numerator
+            for s in states
+        ]
+
+    def _dated_factor(self, at: datetime, trace: list[TraceEntry]) -> Fraction:
+        """The base rate's multiplier in force on the sale's local day (``earn.schedule``)."""
+        day = local_date(at, self.tz)
+        entry = next((e for e in self.model.earn.schedule if e.in_force(day)), None)
+        if entry is None:
+            return Fraction(1)
+        trace.append(
+            TraceEntry(
+                "earn.schedule",
+                "earn_rate",
+                f"base points x{entry.multiplier}",
+                f"the rate in force on {day} (from {entry.span})",
+            )
+        )
+        return Fraction(entry.multiplier)
+
+    def _tender_factor(self, transaction: Transaction, trace: list[TraceEntry]) -> Fraction:
+        """The base points' multiplier for how the sale was paid (``earn.tenders``)."""
+        rates = self.plan.tender_rates
+        tenders = transaction.tenders
+        factor = tender_factor(rates, [(t.method, t.amount) for t in tenders])
+        if factor != 1 or (rates and tenders):
+            paid = ", ".join(f"{t.method} {t.amount} x{rates.get(t.method, 1)}" for t in tenders)
+            shown = (Decimal(factor.numerator) / Decimal(factor.denominator)).quantize(
+                Decimal("0.0001")
+            )
+            trace.append(
+                TraceEntry(
+                    "tenders",
+                    "earn_rate",
+                    f"{paid}: base points x{shown.normalize():f}",
+                    "earn.tenders: each tender earns its share of the payment at its rate",
+                )
+            )
+        return factor
+
+    @property
+    def _on_total(self) -> str:
+        return " (on the exact base, rounded with the total)" if self.plan.round_total else ""
+
+    def _trace_base(self, running: Running, trace: list[TraceEntry]) -> None:
+        """Show the base's rounding when it changed something (or the programme rounds the
+        total, where later steps start from the exact base)."""
+        exact = running.exact_base
+        if running.carried is not None and running.remainder is not None:
+            trace.append(
+                TraceEntry(
+                    "earn",
+                    "base_points",
+                    f"{_shown(running.carried)} carried + {_shown(exact)} → {running.base}, "
+                    f"{_shown(running.remainder)} carried on",
+                    "earn.remainders: carry",
+                )
+            )
+            return
+        if exact == running.base and not self.plan.round_total:
+            return
+        shown = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.0001"))
+        scope = "per line" if self.plan.round_per_line else "per basket"
+        when = "rounded with the total" if self.plan.round_total else "rounded first"
+        trace.append(
+            TraceEntry(
+                "earn",
+                "base_points",
+                f"{shown.normalize():f} → {running.base} ({self.plan.rounding}, {scope})",
+                f"earn.round_at: {'total' if self.plan.round_total else 'base'} ({when})",
+            )
+        )
 
     # --- what each line earned (the record a return reverses) ----------------------------
 
@@ -388,16 +522,12 @@ class Evaluator:
         """Per line, exactly what it earned, paid with points and counted toward the tier;
         basket-level bonuses apart. JSON-ready; see ``engine.pricing.attribution``."""
         states = quote.lines
-        weight = self.plan.rates.weight
-        basis = [
-            (s.after_discounts if self.plan.earn_on_points_paid else s.payable)
-            * weight(s.line.category, s.line.sku)
-            for s in states
-        ]
+        basis = self._weighted(states, quote.earn_factor)
+        denominator = self.plan.points_denominator * quote.earn_factor.denominator
         if self.plan.round_per_line:
-            base = [round_ratio(w, self.plan.points_denominator, self.plan.rounding) for w in basis]
+            base = [round_ratio(w, denominator, self.plan.rounding) for w in basis]
         else:
-            total = round_ratio(sum(basis), self.plan.points_denominator, self.plan.rounding)
+            total = round_ratio(sum(basis), denominator, self.plan.rounding)
             base = split(total, basis)
         parts: list[dict[str, int]] = [{} for _ in states]
         earned = quote.earned
@@ -480,6 +610,12 @@ class Evaluator:
         return f"{from_minor(minor, self.currency)} {self.currency.code}"
 
 
+def _shown(points: Fraction) -> str:
+    """Points with a fraction as the trace shows them: to 4 decimals, no trailing zeros."""
+    exact = Decimal(points.numerator) / Decimal(points.denominator)
+    return f"{exact.quantize(Decimal('0.0001')).normalize():f}"
+
+
 # --- member offers (outreach entitlements) -----------------------------------------------
 
 
@@ -554,14 +690,16 @@ def _bonuses(
     entry: Applied,
     effects: Sequence[Multiplier | Bonus],
     earned: Earned,
+    running: Running,
     trace: list[TraceEntry],
+    note: str,
 ) -> None:
     bonuses = earned.campaign_bonus if entry.offer.kind == "campaign" else earned.rule_bonus
     source = entry.offer.source
     for effect in effects:
         if isinstance(effect, Multiplier):
-            points = effect.bonus(earned.base)
-            detail = f"{effect.label}: +{points}"
+            points = effect.added_to(running)
+            detail = f"{effect.label}: +{points}{note}"
         else:
             points = effect.points
             detail = f"+{points}"

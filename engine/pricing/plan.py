@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from engine.money import Currency, to_minor
 from engine.policy.model import ProgrammeModel
-from engine.pricing.earning import Rates, bonus_ratio
+from engine.pricing.earning import Rates, Running, bonus_ratio
 from engine.pricing.model import Line
 from engine.pricing.offers import Offer
 from engine.pricing.points import Rounding
@@ -45,6 +45,10 @@ class Multiplier:
 
     def bonus(self, base: int) -> int:
         return base * self.numerator // self.denominator
+
+    def added_to(self, running: Running) -> int:
+        """What it adds to a sale's points, rounded where the programme says."""
+        return running.bonus(self.numerator, self.denominator)
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,14 @@ class Plan:
     earn_on_points_paid: bool
     rounding: Rounding
     round_per_line: bool
+    round_total: bool  # round_at: total — multipliers act on the exact base, rounded once
+    carry_remainders: bool  # earn.remainders: carry
     multipliers: Mapping[str | None, Multiplier]
     ladder: Ladder
     metric: str
     basket_policy: str
     pending_days: int
+    tender_rates: Mapping[str, Decimal]  # earn.tenders.rates; empty: every tender earns x1
 
 
 def compile_plan(
@@ -115,6 +122,8 @@ def compile_plan(
         earn_on_points_paid=earn.earn_on_points_paid,
         rounding=cast(Rounding, earn.rounding),
         round_per_line=earn.rounding_scope == "line",
+        round_total=earn.round_at == "total",
+        carry_remainders=earn.remainders == "carry",
         multipliers={
             tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
         },
@@ -122,6 +131,7 @@ def compile_plan(
         metric=model.tiers.metric,
         basket_policy=earn.basket_bonuses,
         pending_days=earn.pending_days,
+        tender_rates=earn.tender_rates,
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from engine.money import currency, from_minor
@@ -75,6 +77,7 @@ class Quote:
     trace: list[TraceEntry]
     not_applied: list[Skipped] | None = None
     exponent: int = 2
+    earn_factor: Fraction = Fraction(1)  # the base points' multiplier for the tenders used
 
     def money(self, minor: int) -> str:
         return str(from_minor(minor, currency(self.currency)))
@@ -133,6 +136,9 @@ class Quote:
 
     def _points(self) -> dict[str, Any]:
         earned = self.earned
+        carried = (
+            {} if earned.remainder is None else {"remainder": remainder_text(earned.remainder)}
+        )
         return {
             "base": earned.base,
             "tier_bonus": earned.tier_bonus,
@@ -146,6 +152,7 @@ class Quote:
             else None,
             # The last second of the last local day (§12), not its last microsecond.
             "expires_at": self.expires_at.isoformat("T", "seconds") if self.expires_at else None,
+            **carried,
         }
 
     def _tier(self) -> dict[str, Any]:
@@ -168,3 +175,17 @@ def _status(total: int, pending_until: datetime | None) -> str:
     if total <= 0:
         return "none"
     return "pending" if pending_until else "spendable"
+
+
+REMAINDER_UNITS = 10**6  # a carried remainder is kept in millionths of a point, rounded down
+
+
+def remainder_units(remainder: Fraction) -> int:
+    """A carried remainder in millionths of a point, rounded down (never gives points away)."""
+    return remainder.numerator * REMAINDER_UNITS // remainder.denominator
+
+
+def remainder_text(remainder: Fraction) -> str:
+    """A carried remainder as the quote shows it: the millionths kept, e.g. ``0.6``."""
+    units = remainder_units(remainder)
+    return f"{(Decimal(units) / REMAINDER_UNITS).normalize():f}" if units else "0"

@@ -284,6 +284,7 @@ def test_not_ready_without_programmes_is_503(tmp_path):
 OPS = {
     "list": ("/v1/programmes", "get"),
     "programme": ("/v1/programmes/{programme}", "get"),
+    "versions": ("/v1/programmes/{programme}/versions", "get"),
     "validate": ("/v1/policies/validate", "post"),
     "reload": ("/v1/admin/reload", "post"),
     "review": ("/v1/reviews", "post"),
@@ -334,6 +335,9 @@ CASES = {
     "programme": _case("programme", "pos", 200, P),
     "programme no key": _case("programme", None, 401, P),
     "programme unknown": _case("programme", "reviewer", 404, NOPE),
+    "versions": _case("versions", "marketer", 200, f"{P}/versions"),
+    "versions no key": _case("versions", None, 401, f"{P}/versions"),
+    "versions unknown": _case("versions", "reviewer", 404, f"{NOPE}/versions"),
     "validate valid": _case("validate", "marketer", 200, data=COFFEE, **YAML),
     "validate invalid": _case("validate", "admin", 200, data=b"x: 3", content_type="text/plain"),
     "validate no key": _case("validate", None, 401, data=COFFEE, **YAML),

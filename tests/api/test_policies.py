@@ -23,6 +23,7 @@ def test_the_loaded_programmes_are_listed_with_their_versions(as_role):
         "calendar-retail",
         "hotel-nights",
         "airline-miles",
+        "retail-tenders",
     }
     assert all(len(p["version"]) == 12 for p in programmes)
 
@@ -117,3 +118,19 @@ def test_an_invalid_proposal_gets_its_problems_not_a_scorecard(as_role):
 def test_a_pos_key_cannot_review(as_role):
     response = as_role("pos").post("/v1/reviews", data=b"x: 1\n", content_type="application/yaml")
     assert response.status_code == 403
+
+
+def test_a_programmes_version_history_lists_what_was_published(as_role):
+    body = as_role("marketer").get("/v1/programmes/retail-tenders/versions").get_json()
+    assert body["programme"] == "retail-tenders"
+    assert len(body["versions"]) == 1
+    first = body["versions"][0]
+    current = as_role("pos").get("/v1/programmes/retail-tenders").get_json()
+    assert first["version"] == current["version"]
+    assert first["files"] == ["rules/retail-tenders/programme.yaml"]
+
+
+def test_the_version_history_of_an_unknown_programme_is_a_404(as_role):
+    response = as_role("pos").get("/v1/programmes/nope/versions")
+    assert response.status_code == 404
+    assert response.get_json()["title"]

@@ -70,7 +70,7 @@ def test_a_marketer_sees_each_programme_as_one_poster(server, page):
     expect(coffee.locator(".expiry")).to_contain_text("end of the month 12 months after")
     expect(coffee.locator(".tier")).to_have_count(3)
     expect(coffee).to_contain_text("早鸟咖啡 Early bird")
-    expect(page.locator(".programme")).to_have_count(5)  # 3 retail examples, hotel, airline
+    expect(page.locator(".programme")).to_have_count(6)  # 4 retail examples, hotel, airline
     retail = page.locator('[data-programme="calendar-retail"]')
     expect(retail.locator(".earn")).to_contain_text("1 point per HK$1")
     expect(retail).to_contain_text(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, literal, or_, select
 
-from engine.calendar import add_months, local_date, start_of_day
+from engine.calendar import InactivityLapse, inactivity_lapse_day, local_date, start_of_day
 from engine.ledger.jobs.batches import (
     BATCH,
     Condition,
@@ -25,11 +25,20 @@ from engine.ledger.jobs.batches import (
     silent,
 )
 from engine.ledger.postings import lapse_lots
-from engine.ledger.tables import Moment, lots, members
+from engine.ledger.tables import Moment, lots, members, transactions
+from engine.policy.model import INACTIVITY_RESETS, ExpiryPolicy
 from engine.pricing import Evaluator
 
 LOT_EXPIRED = "expired: the end of the lot's validity passed"
-INACTIVE = "expired: no purchase or redemption for {months} months"
+INACTIVE = "expired: no {activities} for {months} months"
+# What each declared activity is in the ledger's transactions table.
+ACTIVITY_KINDS = {
+    "purchase": "sale",
+    "return": "return",
+    "redemption": "redeem",
+    "adjustment": "adjust",
+    "merge": "merge",
+}
 
 
 @dataclass(frozen=True)
@@ -87,23 +96,55 @@ def expire_lots(
     return replace(done, members=len(owners))
 
 
-def inactivity_cutoff(as_of: datetime, months: int, tz: Any) -> datetime:
+def inactivity_cutoff(
+    as_of: datetime, months: int, tz: Any, lapse: InactivityLapse = "same_day"
+) -> datetime:
     """The instant before which a member's last activity means their balance has lapsed.
 
-    ``engine.calendar.inactivity_deadline(last, months)`` is the end of the local day
-    ``months`` after ``last``; it is before ``as_of`` exactly when that day is before
-    ``as_of``'s local date. Month arithmetic never decreases, so the lapsed last-activity days
-    are all days up to some day D: the cutoff is the start of the day after D. Turning the
-    rule into one instant lets SQL compare a column, with no time zone or calendar in SQL.
+    ``engine.calendar.inactivity_deadline(last, months, lapse)`` is the end of the local day
+    ``months`` after ``last`` (or of that month's last day); it is before ``as_of`` exactly when
+    that day is before ``as_of``'s local date. That day never decreases as ``last`` grows, so
+    the lapsed last-activity days are all days up to some day D: the cutoff is the start of the
+    day after D. Turning the rule into one instant lets SQL compare a column, with no time
+    zone or calendar in SQL.
     """
     aware("as_of", as_of)
     today = local_date(as_of, tz)
-    day = add_months(today, -months)
-    while add_months(day, months) >= today:
+    day = today - timedelta(days=31 * (months + 1))
+    while inactivity_lapse_day(day, months, lapse) >= today:
         day -= timedelta(days=1)
-    while add_months(day + timedelta(days=1), months) < today:
+    while inactivity_lapse_day(day + timedelta(days=1), months, lapse) < today:
         day += timedelta(days=1)
     return start_of_day(day + timedelta(days=1), tz)
+
+
+def last_activity(programme: str, expiry: ExpiryPolicy) -> ColumnElement[Any]:
+    """When each member last did something that resets inactivity, as a SQL expression.
+
+    All activities (the default) is the member row's ``last_activity_at``; a narrower
+    ``reset_by`` reads the latest such transaction. A sale that redeemed points is a
+    redemption too. A member with none counts from joining (``created_at``).
+    """
+    resets = expiry.inactivity_resets
+    if set(resets) == set(INACTIVITY_RESETS):
+        return func.coalesce(members.c.last_activity_at, members.c.created_at)
+    kinds = transactions.c.kind.in_([ACTIVITY_KINDS[r] for r in resets])
+    counted = (
+        or_(kinds, and_(transactions.c.kind == "sale", transactions.c.points_redeemed > 0))
+        if "redemption" in resets
+        else kinds
+    )
+    latest = (
+        select(func.max(transactions.c.at))
+        .where(
+            transactions.c.programme == programme,
+            transactions.c.member_id == members.c.id,
+            transactions.c.status < 300,
+            counted,
+        )
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, members.c.created_at)
 
 
 def expire_inactive(
@@ -115,28 +156,32 @@ def expire_inactive(
     progress: Progress = silent,
     now: datetime | None = None,
 ) -> Expired:
-    """``expiry.inactivity.months``: the whole balance of members inactive that long lapses.
+    """``expiry.inactivity``: the whole balance of members inactive that long lapses.
 
-    Activity is ``last_activity_at`` (a purchase, a return, a redemption, an adjustment), or
-    ``created_at`` for a member who never had any. Every open lot (pending ones too) of such a
-    member gets an ``expire`` journal row dated ``as_of``; debt stays owed. Programmes without
+    Activity is what ``inactivity.reset_by`` lists (default: every purchase, return,
+    redemption, adjustment and merge), or joining for a member who never had any; the balance
+    lapses at the end of the day N months later, or of that month (``lapse``). Members with an
+    exempt tier or tag never lapse. Every open lot (pending ones too) of a lapsed member gets
+    an ``expire`` journal row dated ``as_of``; debt stays owed. Programmes without
     ``inactivity`` expire nothing. Batches are ranges of member ids.
     """
-    months = evaluator.model.expiry.inactivity_months
+    policy = evaluator.model.expiry
+    months = policy.inactivity_months
     aware("as_of", as_of)
     if months is None:
         progress(0, 0)
         return Expired()
     now = now or datetime.now(UTC)
     programme = evaluator.programme.id
-    cutoff = inactivity_cutoff(as_of, months, evaluator.tz)
-    last = func.coalesce(members.c.last_activity_at, members.c.created_at)
+    cutoff = inactivity_cutoff(as_of, months, evaluator.tz, policy.inactivity_lapse)
     inactive = and_(
         members.c.programme == programme,
         members.c.merged_into.is_(None),
-        last < literal(cutoff, Moment()),
+        last_activity(programme, policy) < literal(cutoff, Moment()),
     )
-    reason = INACTIVE.format(months=months)
+    *others, last = policy.inactivity_resets
+    activities = f"{', '.join(others)} or {last}" if others else last
+    reason = INACTIVE.format(activities=activities, months=months)
     total = Expired()
 
     def work(conn: Connection, bounds: Condition) -> None:
@@ -144,6 +189,11 @@ def expire_inactive(
         # Not the batch scope: its balance test turns false once balances are written, and
         # the lots are emptied after that.
         lapsed = select(members.c.id).where(inactive, bounds)
+        if policy.exempt_tags or policy.exempt_tiers:
+            lapsed = select(members.c.id).where(
+                members.c.programme == programme,
+                members.c.id.in_(_not_exempt(conn, programme, policy, lapsed)),
+            )
         lock_members(conn, programme, lapsed)
         due = and_(
             lots.c.programme == programme, lots.c.points_left > 0, lots.c.member_id.in_(lapsed)
@@ -154,3 +204,14 @@ def expire_inactive(
     scope = and_(inactive, members.c.balance + members.c.debt > 0)
     member_batches(engine, scope, batch_size, work, progress)
     return total
+
+
+def _not_exempt(conn: Connection, programme: str, policy: ExpiryPolicy, ids: Any) -> list[str]:
+    """The members of one batch whose tier and tags do not exempt them (tags are JSON, read
+    here rather than in SQL so both backends agree)."""
+    rows = conn.execute(
+        select(members.c.id, members.c.tier, members.c.tags).where(
+            members.c.programme == programme, members.c.id.in_(ids)
+        )
+    )
+    return [row.id for row in rows if not policy.exempt(row.tier, row.tags or {})]
