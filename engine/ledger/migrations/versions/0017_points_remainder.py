@@ -4,7 +4,7 @@
 of a point, on the member's row.
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-08 03:10:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
