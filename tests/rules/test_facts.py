@@ -103,8 +103,23 @@ _VALUES = st.one_of(
     st.lists(st.sampled_from(["vip", "é", 3]), max_size=2),
 )
 _NAMES = st.sampled_from(
-    ["amount", "date", "weekday", "hour", "store", "tier", "balance", "birthday_today"]
-    + ["tags", "index", "sku", "category", "quantity", "unit_price", "day_of_month"]
+    [
+        "amount",
+        "date",
+        "weekday",
+        "hour",
+        "store",
+        "tier",
+        "balance",
+        "birthday_today",
+        "tags",
+        "index",
+        "sku",
+        "category",
+        "quantity",
+        "unit_price",
+        "day_of_month",
+    ]
 )
 _BLOCKS = st.dictionaries(_NAMES, _VALUES, max_size=5)
 
