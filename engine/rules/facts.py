@@ -125,7 +125,7 @@ def _plain_block(block: Any, fields: tuple[tuple[str, type, bool], ...]) -> bool
     if not isinstance(block, dict):
         return False
     for name, expected, weekday in fields:
-        value = block.get(name)
+        value: Any = block.get(name)
         if value is None:
             continue
         if type(value) is not expected:
