@@ -125,10 +125,11 @@ def _plain_block(block: Any, fields: tuple[tuple[str, type, bool], ...]) -> bool
     if not isinstance(block, dict):
         return False
     for name, expected, weekday in fields:
-        value: Any = block.get(name)
+        value = block.get(name)
         if value is None:
             continue
-        if type(value) is not expected:
+        kind = type(value)  # compared through a name so that mypy does not narrow value
+        if kind is not expected:
             return False
         if expected is int and not -MAX_INT <= value <= MAX_INT:
             return False
