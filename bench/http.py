@@ -39,7 +39,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,7 @@ class Options:
     matcher: str = "durable"
     database: str | None = None  # default: a fresh SQLite file
     client: str = "auto"  # wrk, python or auto (wrk when installed)
+    hosts: int = 1  # app instances on the one database; more than 1 adds a spread figure
     fairness: bool = False  # instead: one key's p99 alone, then beside another key's flood
 
 
@@ -95,7 +96,8 @@ class Load:
         return self.requests / self.seconds
 
 
-BARE, QUOTE, COMMIT = "bare", "quote", "commit"
+BARE, QUOTE, COMMIT, SPREAD = "bare", "quote", "commit", "commit-hosts"
+SPREAD_SHARE = 1.6  # N hosts' commits/s against one host's (issue 15, where cores allow)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,30 @@ class Target:
 
 def run_load(target: Target, seconds: float, clients: int, client: str) -> Load:
     return (_wrk if client == "wrk" else _python)(target, seconds, clients)
+
+
+def run_spread(targets: Sequence[Target], seconds: float, clients: int, client: str) -> Load:
+    """The clients split evenly over ``targets`` (one per host), loaded at once: the
+    requests added up, the latencies those of the slowest host."""
+    if len(targets) == 1:
+        return run_load(targets[0], seconds, clients, client)
+    share = max(1, clients // len(targets))
+    loads: list[Load] = []
+    threads = [
+        threading.Thread(target=lambda t=t: loads.append(run_load(t, seconds, share, client)))
+        for t in targets
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Load(
+        requests=sum(x.requests for x in loads),
+        seconds=max(x.seconds for x in loads),
+        p50_ms=max(x.p50_ms for x in loads),
+        p99_ms=max(x.p99_ms for x in loads),
+        errors=sum(x.errors for x in loads),
+    )
 
 
 WRK_SCRIPT = """
@@ -398,46 +424,64 @@ def app_env(options: Options, database: str) -> dict[str, str]:
 def _measure_rounds(
     options: Options, client: str, database: str, engine: Engine
 ) -> list[dict[str, Load]]:
-    """Both servers up throughout; each round loads bare, quote and commit once, the first
-    rotating, after one warm-up of each."""
+    """Every server up throughout; each round loads bare, quote and commit once (and commit
+    spread over every host), the first rotating, after one warm-up of each."""
     key = create_key(engine, "pos", "bench.http")
     env = app_env(options, database)
-    with (
-        gunicorn("bench.http:bare_app()", {}, options.workers) as bare,
-        gunicorn("api:create_app()", env, options.workers) as app,
-    ):
-        _wait_ready(app)
-        _enrol(app, options.programme, key, options.members)
-        targets = _targets(options, bare, app, key)
+    with ExitStack() as stack:
+        bare = stack.enter_context(gunicorn("bench.http:bare_app()", {}, options.workers))
+        apps = [
+            stack.enter_context(gunicorn("api:create_app()", env, options.workers))
+            for _ in range(options.hosts)
+        ]
+        for app in apps:
+            _wait_ready(app)
+        _enrol(apps[0], options.programme, key, options.members)
+        targets = _targets(options, bare, apps, key)
         for name, target in targets.items():
-            run_load(target(f"warm-{name}"), options.warmup, options.clients, client)
+            run_spread(target(f"warm-{name}"), options.warmup, options.clients, client)
         rounds: list[dict[str, Load]] = []
         names = list(targets)
         for index in range(options.rounds):
             shift = index % len(names)
             loads = {
-                name: run_load(targets[name](f"r{index}"), options.seconds, options.clients, client)
+                name: run_spread(
+                    targets[name](f"r{index}"), options.seconds, options.clients, client
+                )
                 for name in names[shift:] + names[:shift]
             }
             rounds.append({name: loads[name] for name in names})
         return rounds
 
 
-def _targets(options: Options, bare: str, app: str, key: str) -> dict[str, Callable[[str], Target]]:
-    """Per figure, its target given a tag that keeps sale ids distinct across loads."""
-    base = f"{app}/v1/programmes/{options.programme}"
+def _targets(
+    options: Options, bare: str, apps: list[str], key: str
+) -> dict[str, Callable[[str], list[Target]]]:
+    """Per figure, its targets (one per host it loads) given a tag that keeps sale ids
+    distinct across loads."""
+    bases = [f"{app}/v1/programmes/{options.programme}" for app in apps]
     headers = {"Authorization": f"Bearer {key}"}
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     members = options.members
-    return {
-        BARE: lambda tag: Target(f"{bare}/", {}, ok=200),
-        QUOTE: lambda tag: Target(
-            f"{base}/quote", headers, ok=200, sale=(f"{prefix}-q{tag}", members), quote=True
-        ),
-        COMMIT: lambda tag: Target(
-            f"{base}/transactions", headers, ok=201, sale=(f"{prefix}-{tag}", members)
-        ),
+
+    def commits(tag: str, hosts: list[str]) -> list[Target]:
+        return [
+            Target(f"{base}/transactions", headers, ok=201, sale=(f"{prefix}-{tag}-h{i}", members))
+            for i, base in enumerate(hosts)
+        ]
+
+    figures: dict[str, Callable[[str], list[Target]]] = {
+        BARE: lambda tag: [Target(f"{bare}/", {}, ok=200)],
+        QUOTE: lambda tag: [
+            Target(
+                f"{bases[0]}/quote", headers, ok=200, sale=(f"{prefix}-q{tag}", members), quote=True
+            )
+        ],
+        COMMIT: lambda tag: commits(tag, bases[:1]),
     }
+    if len(bases) > 1:
+        figures[SPREAD] = lambda tag: commits(f"s{tag}", bases)
+    return figures
 
 
 def _sales(engine: Engine) -> int:
@@ -554,6 +598,17 @@ def rows(results: Results) -> list[Cells]:
                 at_most=p99,
             ),
         ]
+    if SPREAD in results.rounds[0]:
+        found.append(
+            _ratio_row(
+                f"commits/s over {results.options.hosts} hosts, one database",
+                [x.per_second for x in results.loads(SPREAD)],
+                [x.per_second for x in results.loads(COMMIT)],
+                lambda v: f"{v:,.0f}/s",
+                at_least=SPREAD_SHARE,
+                baseline="one host",
+            )
+        )
     every = [load for round_ in results.rounds for load in round_.values()]
     errors, requests = sum(x.errors for x in every), sum(x.requests for x in every)
     found += [
@@ -583,6 +638,7 @@ def _ratio_row(
     *,
     at_least: float | None = None,
     at_most: float | None = None,
+    baseline: str = "bare Flask POST",
 ) -> Cells:
     """The median round's figure and baseline; the median per-round ratio and its spread."""
     ratios = [v / b for v, b in zip(values, baselines, strict=True)]
@@ -590,13 +646,14 @@ def _ratio_row(
     spread = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
     verdict = "-"
     if at_least is not None:
-        verdict = _target(f">= {at_least:.2f}x bare", ratio >= at_least)
+        short = "bare" if baseline == "bare Flask POST" else baseline
+        verdict = _target(f">= {at_least:.2f}x {short}", ratio >= at_least)
     elif at_most is not None:
         verdict = _target(f"<= {at_most:g}x bare", ratio <= at_most)
     return (
         figure,
         show(statistics.median(values)),
-        f"{show(statistics.median(baselines))}  bare Flask POST",
+        f"{show(statistics.median(baselines))}  {baseline}",
         f"{ratio:.2f}x{spread}",
         verdict,
     )
@@ -622,7 +679,9 @@ def _caption(results: Results) -> str:
     return (
         f"POST /v1/programmes/{o.programme}/quote and /transactions (5-line sale, stored "
         f"members, {o.members} of them, {o.matcher} matcher) vs bare Flask; gunicorn "
-        f"{o.workers} sync workers on loopback; {o.clients} clients via {results.client}; "
+        f"{o.workers} sync workers on loopback ({o.hosts} app instance(s) on one "
+        f"{'PostgreSQL' if (o.database or '').startswith('postgresql') else 'SQLite'} ledger); "
+        f"{o.clients} clients via {results.client}; "
         f"median of {len(results.rounds)} interleaved rounds x {o.seconds:g} s per figure "
         f"after {o.warmup:g} s warm-up, ratio per round (spread lowest-highest); "
         f"{os.cpu_count()} CPUs"
@@ -648,6 +707,12 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--warmup", type=_positive(float), default=default.warmup)
     parser.add_argument(
         "--rounds", type=_positive(int), default=default.rounds, help="interleaved rounds"
+    )
+    parser.add_argument(
+        "--hosts",
+        type=_positive(int),
+        default=default.hosts,
+        help="app instances sharing the database (give --database a PostgreSQL URL)",
     )
     parser.add_argument("--clients", type=_positive(int), default=default.clients)
     parser.add_argument("--workers", type=_positive(int), default=default.workers)
