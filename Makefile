@@ -32,6 +32,7 @@ test: $(STAMP)
 # The full run takes long (1,000,000-row jobs); bench-quick gives the same tables smaller.
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.rules_scale
 	$(PY) -m bench.ledger
 	$(PY) -m bench.http
 	$(PY) -m bench.campaigns
@@ -40,6 +41,7 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick
+	$(PY) -m bench.rules_scale --rounds 3 --seconds 0.3
 	$(PY) -m bench.ledger --quick
 	$(PY) -m bench.http --seconds 5 --warmup 1
 	$(PY) -m bench.campaigns --quick

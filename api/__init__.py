@@ -2,39 +2,45 @@
 
 ``create_app`` builds everything (database, programmes, ledger) inside the
 process that serves, so gunicorn workers each get their own durable-rules
-host after the fork.
+host after the fork. It imports its modules when called, so that importing the package
+(as the ``loyalty`` command does) stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from flask.json.provider import DefaultJSONProvider
-
-from api import (
-    backtest,
-    campaigns,
-    console,
-    drafts,
-    edge,
-    errors,
-    health,
-    limits,
-    logs,
-    members,
-    outreach,
-    policies,
-    reviews,
-    sales,
-)
-from api.services import Services
-from api.settings import Settings
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The loyalty-rules API. ``config`` overrides settings read from the environment."""
+    # Imported here, not above: every ``loyalty`` command enters through this package
+    # (api.cli), and ``validate`` must not pay for Flask and the ledger.
+    from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
+
+    from api import (
+        backtest,
+        campaigns,
+        console,
+        drafts,
+        edge,
+        errors,
+        health,
+        limits,
+        logs,
+        members,
+        outreach,
+        policies,
+        reviews,
+        sales,
+    )
+    from api.services import Services
+    from api.settings import Settings
+
     app = Flask(__name__, static_folder=None)  # an API serves no static files
     if isinstance(app.json, DefaultJSONProvider):  # always, unless a subclass changes it
         app.json.ensure_ascii = False  # names and messages stay readable

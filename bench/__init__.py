@@ -1,7 +1,8 @@
 """Throughput and memory benchmark of quoting: ``make bench`` (``python -m bench --help``).
 
-One table, every figure beside a baseline measured in the same run, best of interleaved
-rounds, on the coffee-shop programme with a 5-line basket and a gold member:
+One table, every figure beside a baseline measured in the same run, the median of interleaved
+rounds (ratios per round, with their spread), on the coffee-shop programme with a 5-line
+basket and a gold member:
 
 * full quotes/s through ``Evaluator(matcher="durable")`` and ``Evaluator(matcher="python")``;
 * ``matcher.match``/s of both matchers, so the pricing code's share is visible;

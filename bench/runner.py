@@ -26,7 +26,7 @@ RAW_DURABLE, RAW_DURABLE_C = "durable-rules.raw", "durable-rules.raw-c"
 class Options:
     rounds: int = 5
     seconds: float = 1.0  # per operation per round
-    quotes: int = 1_000_000  # for the memory figure
+    quotes: int = 200_000  # for the memory figure (--quotes 1000000 for the long run)
     stream: TextIO | None = None  # progress; None: sys.stderr at the time of the run
 
     @property

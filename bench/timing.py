@@ -1,4 +1,4 @@
-"""Calls per second, best of several interleaved rounds (the machine is shared and noisy)."""
+"""Calls per second in several interleaved rounds (the machine is shared and noisy)."""
 
 from __future__ import annotations
 

@@ -2,35 +2,68 @@
 
 Exit codes follow one rule everywhere: 0 success (warnings allowed), 1 the
 input is invalid or a check failed, 2 the command was used wrongly.
+
+``validate`` is what an editor or a pre-commit hook runs, many times a day: it imports the
+policy checks and nothing else. Commands that need the ledger, the pricing engine or the
+server are listed in ``LAZY`` and imported only when they are the one run (click's lazy
+loading of subcommands); a command's own heavy imports sit in its body.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
 import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine import __version__
 from engine.cli_errors import domain_errors
-from engine.ledger.cli import database_option
-from engine.ledger.db import open_database
-from engine.ledger.keys import ROLES, create_key, list_keys, revoke_key
 from engine.policy.loader import Programme, Report, load_programme, validate_paths
 from engine.policy.problems import Problem
-from engine.pricing import Evaluator, MatcherKind
-from engine.pricing.model import parse_member, parse_transaction
-from engine.scenarios import run_scenarios
+
+if TYPE_CHECKING:
+    from engine.pricing import Evaluator, MatcherKind
 
 EXIT_INVALID = 1
+MATCHERS = ("durable", "python")  # engine.pricing.MatcherKind's values (a test keeps them equal)
+
+# Commands imported only when run: name → "module:attribute". Features own their commands;
+# the group only gathers them. The server's front door (api.cli) adds ``serve`` here.
+LAZY: dict[str, str] = {
+    "keys": "engine.keys_cli:keys",
+    "review": "engine.review.cli:review",
+    # the ledger's group with `ledger liability` (finance's report, engine/backtest) added
+    "ledger": "engine.backtest.cli:ledger",
+    "analyze": "engine.campaigns.cli:analyze",
+    "demo": "engine.campaigns.cli:demo",
+    "campaign": "engine.campaigns.cli:campaign",
+    "outreach": "engine.outreach.cli:outreach",
+    "backtest": "engine.backtest.cli:backtest_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose ``LAZY`` commands are imported when named (or when help lists them)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY and cmd_name not in self.commands:
+            module, _, attribute = LAZY[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), LAZY[cmd_name]
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="loyalty")
 def main() -> None:
     """loyalty-rules: membership programmes and promotions declared in YAML."""
@@ -101,9 +134,7 @@ def show(paths: Sequence[str]) -> None:
     multiple=True,
     help="try this campaign as if live (ignore its window; place the member as a launch would)",
 )
-@click.option(
-    "--matcher", type=click.Choice(["durable", "python"]), default="durable", show_default=True
-)
+@click.option("--matcher", type=click.Choice(MATCHERS), default="durable", show_default=True)
 @click.option(
     "--format", "output", type=click.Choice(["json", "text"]), default="json", show_default=True
 )
@@ -119,6 +150,9 @@ def quote(
     output: str,
 ) -> None:
     """Price a sale for a member on PROGRAMME (its main YAML file) without storing anything."""
+    from engine.pricing import Evaluator
+    from engine.pricing.model import parse_member, parse_transaction
+
     loaded = load_programme(programme)
     evaluator = Evaluator(loaded, matcher=matcher)
     member = parse_member(_read_json(member_file, "--member"), evaluator.currency)
@@ -174,40 +208,6 @@ def render_quote_text(data: dict) -> str:
     return "\n".join(rows)
 
 
-@main.group()
-def keys() -> None:
-    """API keys: each has a role (pos, marketer, reviewer, admin) and is shown once."""
-
-
-@keys.command("create")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--label", help="who or what uses the key")
-@database_option
-def create_api_key(role: str, label: str | None, database: str) -> None:
-    """Create a key and print it once; only its hash is stored."""
-    click.echo(create_key(open_database(database, create=False), role, label))
-
-
-@keys.command("list")
-@database_option
-def list_api_keys(database: str) -> None:
-    """Key ids, roles and labels (never the keys themselves)."""
-    for key in list_keys(open_database(database, create=False)):
-        state = "revoked" if key["revoked_at"] else "active"
-        click.echo(f"{key['id']}  {key['role']:<9} {state:<8} {key['label'] or ''}")
-
-
-@keys.command("revoke")
-@click.argument("key_id")
-@database_option
-def revoke_api_key(key_id: str, database: str) -> None:
-    """Revoke a key by its id (the part after 'lr_')."""
-    if not revoke_key(open_database(database, create=False), key_id):
-        click.secho(f"no active key '{key_id}'", fg="red", err=True)
-        sys.exit(EXIT_INVALID)
-    click.echo(f"revoked {key_id}")
-
-
 def _print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         colour = "red" if problem.is_error else "yellow"
@@ -243,9 +243,7 @@ def _summary_line(programme: Programme) -> str:
 
 @main.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "--matcher", type=click.Choice(["durable", "python"]), default="durable", show_default=True
-)
+@click.option("--matcher", type=click.Choice(MATCHERS), default="durable", show_default=True)
 @click.option(
     "--format",
     "output",
@@ -261,6 +259,8 @@ def scenario_tests(paths: Sequence[str], matcher: MatcherKind, output: str) -> N
     (rules/README.md, "Scenarios"). Exits 0 when every scenario passes, 1 when any fails
     or any file is invalid.
     """
+    from engine.scenarios import run_scenarios
+
     report = run_scenarios(paths, matcher=matcher)
     if output == "json":
         click.echo(json.dumps(report.as_record(), indent=2, ensure_ascii=False))
@@ -271,19 +271,3 @@ def scenario_tests(paths: Sequence[str], matcher: MatcherKind, output: str) -> N
             click.secho(text, fg=colours[status])
         click.secho(report.summary(), fg="green" if report.ok else "red")
     sys.exit(0 if report.ok else EXIT_INVALID)
-
-
-def _register_feature_commands() -> None:
-    # Features own their commands; the group only gathers them.
-    from engine.backtest.cli import backtest_command, liability_command
-    from engine.campaigns.cli import analyze, campaign, demo
-    from engine.ledger.cli import ledger
-    from engine.outreach.cli import outreach
-    from engine.review.cli import review
-
-    for command in (review, ledger, analyze, demo, campaign, outreach, backtest_command):
-        main.add_command(command)
-    ledger.add_command(liability_command)
-
-
-_register_feature_commands()

@@ -21,7 +21,14 @@ from engine.backtest.diff import MATERIAL_PERCENT, compare
 from engine.backtest.liability import liability
 from engine.backtest.report import charts, document, html, member_csv, table
 from engine.backtest.run import backtest
-from engine.ledger.cli import WHEN, _database, _guarded, database_option, programme_option
+from engine.ledger.cli import (
+    WHEN,
+    _database,
+    _guarded,
+    database_option,
+    ledger,
+    programme_option,
+)
 from engine.policy.loader import load_programme
 from engine.pricing import Evaluator
 
@@ -165,3 +172,8 @@ def liability_command(programme_path: str, database: str, as_of: Any, output_for
             click.echo(
                 f"  {bucket['month']:<8} {bucket['points']:>14,} points in {bucket['lots']:,} lots"
             )
+
+
+# `loyalty ledger liability` reads the ledger as finance does; it joins the ledger's group
+# here, and engine/cli.py's LAZY takes that group from this module.
+ledger.add_command(liability_command)

@@ -162,9 +162,7 @@ def load_member(
     )
 
 
-def points_to_redeem(
-    programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None
-) -> int:
+def points_to_redeem(programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None) -> int:
     """How many points a sale or redemption asks to spend (0 if none or not a number):
     the lots to load for it."""
     if claim_reward:
@@ -311,6 +309,40 @@ def _spend_between(
     return Decimal(total)
 
 
+# Built once, as MEMBER above: a period's start is bound as ``start_<period>``.
+EARNED_IN_PERIODS = select(period_points.c.period, period_points.c.points).where(
+    period_points.c.programme == bindparam("p"),
+    period_points.c.member_id == bindparam("m"),
+    or_(
+        *(
+            and_(
+                period_points.c.period == period,
+                period_points.c.starts == bindparam(f"start_{period}"),
+            )
+            for period in PERIODS
+        )
+    ),
+)
+OFFER_USES = (
+    select(
+        offer_uses.c.offer_id,
+        func.count().label("ever"),
+        *(
+            func.sum(case((offer_uses.c.at >= bindparam(f"start_{period}"), 1), else_=0)).label(
+                period
+            )
+            for period in PERIODS
+        ),
+    )
+    .where(
+        offer_uses.c.programme == bindparam("p"),
+        offer_uses.c.member_id == bindparam("m"),
+        offer_uses.c.reverted.is_(False),
+    )
+    .group_by(offer_uses.c.offer_id)
+)
+
+
 def _earned_in_period(
     conn: Connection,
     programme: str,
@@ -336,13 +368,14 @@ def _earned_in_period(
     return {names.get(period, period): points for period, points in rows}
 
 
+ASSIGNMENTS = select(campaign_assignments.c.campaign_id, campaign_assignments.c.group_id).where(
+    campaign_assignments.c.programme == bindparam("p"),
+    campaign_assignments.c.member_id == bindparam("m"),
+)
+
+
 def _campaigns(conn: Connection, programme: str, member_id: str) -> dict[str, str]:
-    rows = conn.execute(
-        select(campaign_assignments.c.campaign_id, campaign_assignments.c.group_id).where(
-            campaign_assignments.c.programme == programme,
-            campaign_assignments.c.member_id == member_id,
-        )
-    )
+    rows = conn.execute(ASSIGNMENTS, {"p": programme, "m": member_id})
     return {campaign: group for campaign, group in rows}
 
 
@@ -351,21 +384,10 @@ def _usage(
 ) -> dict[str, dict[str, int]]:
     """How often each offer was used by the member, per period (for per-member limits)."""
     starts = {
-        p: datetime.combine(s, datetime.min.time(), tz) for p, s in period_starts(today).items()
+        f"start_{p}": datetime.combine(s, datetime.min.time(), tz)
+        for p, s in period_starts(today).items()
     }
-    columns = [
-        func.sum(case((offer_uses.c.at >= start, 1), else_=0)).label(period)
-        for period, start in starts.items()
-    ]
-    rows = conn.execute(
-        select(offer_uses.c.offer_id, func.count().label("ever"), *columns)
-        .where(
-            offer_uses.c.programme == programme,
-            offer_uses.c.member_id == member_id,
-            offer_uses.c.reverted.is_(False),
-        )
-        .group_by(offer_uses.c.offer_id)
-    ).mappings()
+    rows = conn.execute(OFFER_USES, {"p": programme, "m": member_id, **starts}).mappings()
     usage = {}
     for row in rows:
         counts = {p: int(row[p] or 0) for p in PERIODS}

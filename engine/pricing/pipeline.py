@@ -166,6 +166,7 @@ class Evaluator:
             trying=self._trials(try_campaigns),
             member_id=member.id,
             unmet=partial(self._unmet, facts) if explain else None,
+            explain=explain,
         )
         if member.offers:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)

@@ -55,7 +55,9 @@ class Facts:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
-        problems = list(_problems(self))
+        # Facts are built on every quote: the common, valid case takes one quick pass; only
+        # facts it cannot vouch for are walked again to name every problem.
+        problems = [] if _plainly_valid(self) else list(_problems(self))
         if not problems and isinstance(self.transaction, Mapping):
             transaction, problems = _with_calendar(self.transaction)
             object.__setattr__(self, "transaction", transaction)
@@ -88,6 +90,65 @@ def _with_calendar(transaction: Mapping[str, Any]) -> tuple[Mapping[str, Any], l
     except (ValueError, OverflowError):
         return transaction, [_problem(("transaction", "date"), f"{stamp} is not a YYYYMMDD date")]
     return {**transaction, **calendar_fields(day)}, []
+
+
+_FAST_TYPES = {
+    block: tuple((name, _TYPES[kind], kind == "weekday") for name, kind in fields.items())
+    for block, fields in (
+        ("transaction", TRANSACTION_FIELDS),
+        ("member", MEMBER_FIELDS),
+        ("line", _LINE_FIELDS),
+    )
+}
+
+
+def _plainly_valid(facts: Facts) -> bool:
+    """True when ``_problems`` would find nothing, judged without building any message: exact
+    types, integers in range, ASCII text (other text takes the slow path's encoding test)."""
+    if not _plain_block(facts.transaction, _FAST_TYPES["transaction"]):
+        return False
+    member = facts.member
+    if not _plain_block(member, _FAST_TYPES["member"]) or not _plain_tags(member.get("tags")):
+        return False
+    seen: set[int] = set()
+    for line in facts.lines:
+        if not _plain_block(line, _FAST_TYPES["line"]):
+            return False
+        index = line.get("index")
+        if type(index) is not int or index in seen:
+            return False
+        seen.add(index)
+    return True
+
+
+def _plain_block(block: Any, fields: tuple[tuple[str, type, bool], ...]) -> bool:
+    if not isinstance(block, dict):
+        return False
+    for name, expected, weekday in fields:
+        value = block.get(name)
+        if value is None:
+            continue
+        kind = type(value)  # compared through a name so that mypy does not narrow value
+        if kind is not expected:
+            return False
+        if expected is int and not -MAX_INT <= value <= MAX_INT:
+            return False
+        if expected is str and not (value.isascii() and (not weekday or value in WEEKDAYS)):
+            return False
+    return True
+
+
+def _plain_tags(tags: Any) -> bool:
+    if tags is None:
+        return True
+    if not isinstance(tags, dict):
+        return False
+    for name, values in tags.items():
+        if type(name) is not str or not isinstance(values, list | tuple):
+            return False
+        if not all(type(value) is str and value.isascii() for value in values):
+            return False
+    return True
 
 
 def _problems(facts: Facts) -> Iterator[Problem]:

@@ -3,6 +3,12 @@
 Per rule: one predicate for the transaction, one for the member, one per line pattern; at
 match time the candidate lines of each pattern are filtered, then every assignment of
 distinct lines to patterns is enumerated.
+
+Rules are indexed by what they test, so that a quote's cost follows the rules that could
+match, not every rule of the programme: a rule with an ``eq`` or ``in`` test on a transaction
+field, a member field or a line pattern's field is filed under that field and its values, and
+only tried when a fact (or some basket line) holds one of them. The index only narrows the
+rules tried; each is still checked in full, so matches are the same with or without it.
 """
 
 from __future__ import annotations
@@ -136,15 +142,70 @@ def _distinct(candidates: list[list[int]], chosen: tuple[int, ...]) -> Iterator[
             yield from _distinct(candidates, (*chosen, index))
 
 
+Block = str  # "transaction", "member" or "lines"
+Key = tuple[Block, str]  # a block and one of its fields
+_INDEXED_OPS = frozenset({"eq", "in"})
+
+
+class _Index:
+    """Rules filed under one necessary test each: (block, field) → value → rule positions."""
+
+    def __init__(self, conditions: Sequence[Condition]) -> None:
+        self.always: list[int] = []  # rules with no eq/in test: tried on every sale
+        self.by_key: dict[Key, dict[Scalar, list[int]]] = {}
+        for position, condition in enumerate(conditions):
+            filed = _filing(condition)
+            if filed is None:
+                self.always.append(position)
+                continue
+            key, values = filed
+            table = self.by_key.setdefault(key, {})
+            for value in values:
+                table.setdefault(value, []).append(position)
+
+    def candidates(self, facts: Facts) -> set[int]:
+        found = set(self.always)
+        for (block, name), table in self.by_key.items():
+            if block == "lines":
+                records: Sequence[Record] = facts.lines
+            else:
+                records = (facts.transaction if block == "transaction" else facts.member,)
+            for record in records:
+                value = record.get(name)
+                if value is not None and (positions := table.get(value)):
+                    found.update(positions)
+        return found
+
+
+def _filing(condition: Condition) -> tuple[Key, tuple[Scalar, ...]] | None:
+    """One test every match of ``condition`` passes, whose values a fact can be looked up by."""
+    blocks: list[tuple[Block, Sequence[Test]]] = [
+        ("transaction", condition.transaction),
+        ("member", condition.member),
+        *(("lines", pattern) for pattern in condition.lines),
+    ]
+    for block, tests in blocks:
+        for test in tests:
+            if test.op not in _INDEXED_OPS or test.field.startswith(TAG_PREFIX):
+                continue
+            given = test.value if isinstance(test.value, tuple) else (test.value,)
+            values = tuple(v for v in given if isinstance(v, str | int))
+            if len(values) == len(given):  # scalars, looked up by the facts' own values
+                return (block, test.field), values
+    return None
+
+
 class PythonMatcher:
     """Closures compiled once from the rule tree; thread-safe (no shared mutable state)."""
 
     def __init__(self, name: str, conditions: Sequence[Condition]) -> None:
         self.name = name
         self._rules = tuple(_Rule.compile(condition) for condition in conditions)
+        self._index = _Index(conditions)
 
     def match(self, facts: Facts) -> list[Match]:
         found: set[Match] = set()
-        for rule in self._rules:
-            rule.collect(facts, found)
+        rules = self._rules
+        for position in self._index.candidates(facts):
+            rules[position].collect(facts, found)
         return ordered(found)

@@ -67,3 +67,10 @@ def test_options_quick_and_overrides():
     assert (options.quotes, options.rounds, json_path) == (7, 2, "-")
     with pytest.raises(SystemExit):
         parse(["--quotes", "0"])
+
+
+def test_the_rules_scale_bench_prints_its_ratio(capsys):
+    from bench.rules_scale import main as rules_scale
+
+    assert rules_scale(["--rounds", "1", "--seconds", "0.005", "--rules", "40"]) == 0
+    assert "40-rule quote vs 5-rule quote" in capsys.readouterr().out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from api.cli import _prepare
+from api.serve import _prepare
 from engine.ledger.db import open_database
 from engine.ledger.programmes import ProgrammeStore
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.rules import Facts
+from engine.rules.facts import _plainly_valid, _problems
 from tests.rules.helpers import facts, line, records
 
 
@@ -89,3 +92,45 @@ def test_a_block_that_is_not_a_mapping_is_refused() -> None:
 
 def test_unknown_fields_are_ignored() -> None:
     assert facts(transaction={"currency": "CNY", "ratio": 0.5})
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**54), max_value=2**54),
+    st.floats(allow_nan=False),
+    st.sampled_from(["mon", "sun", "Mon", "coffee", "café", "\ud800", ""]),
+    st.lists(st.sampled_from(["vip", "é", 3]), max_size=2),
+)
+_NAMES = st.sampled_from(
+    [
+        "amount",
+        "date",
+        "weekday",
+        "hour",
+        "store",
+        "tier",
+        "balance",
+        "birthday_today",
+        "tags",
+        "index",
+        "sku",
+        "category",
+        "quantity",
+        "unit_price",
+        "day_of_month",
+    ]
+)
+_BLOCKS = st.dictionaries(_NAMES, _VALUES, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(transaction=_BLOCKS, member=_BLOCKS, lines=st.lists(_BLOCKS, max_size=3))
+def test_the_quick_validity_pass_never_accepts_what_the_full_walk_refuses(
+    transaction: dict[str, Any], member: dict[str, Any], lines: list[dict[str, Any]]
+) -> None:
+    unchecked = object.__new__(Facts)
+    for name, value in (("transaction", transaction), ("member", member), ("lines", lines)):
+        object.__setattr__(unchecked, name, tuple(value) if name == "lines" else value)
+    if _plainly_valid(unchecked):
+        assert list(_problems(unchecked)) == []
