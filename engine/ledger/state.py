@@ -309,20 +309,6 @@ def _spend_between(
     return Decimal(total)
 
 
-# Built once, as MEMBER above: a period's start is bound as ``start_<period>``.
-EARNED_IN_PERIODS = select(period_points.c.period, period_points.c.points).where(
-    period_points.c.programme == bindparam("p"),
-    period_points.c.member_id == bindparam("m"),
-    or_(
-        *(
-            and_(
-                period_points.c.period == period,
-                period_points.c.starts == bindparam(f"start_{period}"),
-            )
-            for period in PERIODS
-        )
-    ),
-)
 OFFER_USES = (
     select(
         offer_uses.c.offer_id,
