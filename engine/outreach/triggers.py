@@ -42,6 +42,7 @@ from sqlalchemy import (
 
 from engine.calendar import add_months, end_of_day, start_of_day
 from engine.ledger.idempotency import jsonable
+from engine.ledger.kinds import PURCHASE_KINDS
 from engine.ledger.tables import (
     MONEY,
     Moment,
@@ -326,7 +327,7 @@ def _learned_cycles(scope: Scope, candidates: Any, span: tuple[datetime, datetim
         .where(
             transactions.c.programme == scope.programme,
             transactions.c.member_id.in_(select(candidates.c.member_id)),
-            transactions.c.kind == "sale",
+            transactions.c.kind.in_(PURCHASE_KINDS),
             transactions.c.at >= span[0],
         )
         .distinct()
@@ -381,7 +382,7 @@ def _category_cycles(scope: Scope, candidates: Any, by_category: Mapping[str, in
         .where(
             transactions.c.programme == scope.programme,
             last_sale,
-            transactions.c.kind == "sale",
+            transactions.c.kind.in_(PURCHASE_KINDS),
             category.in_(list(by_category)),
         )
         .group_by(transactions.c.member_id)

@@ -19,9 +19,13 @@ whole batches written; run it again and it skips them.
 ``tags``              optional; a JSON object ``{"gender": "female", "likes": ["tea"]}`` or
                       ``gender=female;likes=tea;likes=cake`` (a repeated key makes a list); keys
                       are lower case letters, digits, ``_`` and ``-``
-``email``, ``phone``  optional; contact addresses
+``email``, ``phone``, optional; contact addresses
+``wechat``
 ``consent_email``,    optional; ``true``/``false`` (also ``yes``/``no``, ``1``/``0``); empty
-``consent_sms``       means not asked
+``consent_sms``,      means not asked. Every outreach channel has its column.
+``consent_call``,
+``consent_app_push``,
+``consent_wechat``
 ====================  ========================================================================
 
 A new member starts at the programme's first level, like an enrolment.
