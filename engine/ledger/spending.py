@@ -32,9 +32,7 @@ def lots_spendable_at(
             or_(lots.c.pending_until.is_(None), lots.c.pending_until <= at),
             or_(lots.c.expires_at.is_(None), lots.c.expires_at >= at),
         )
-        .order_by(
-            and_(lots.c.expires_at.is_(None)), lots.c.expires_at, lots.c.earned_at, lots.c.id
-        )
+        .order_by(and_(lots.c.expires_at.is_(None)), lots.c.expires_at, lots.c.earned_at, lots.c.id)
     )
     return [(int(lot), int(left)) for lot, left in conn.execute(query)]
 

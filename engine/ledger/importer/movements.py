@@ -108,6 +108,7 @@ def _write(conn: Connection, evaluator: Evaluator, move: Movement, now: datetime
             {"imported": move.request},
             response,
             move.at,
+            points_earned=-move.points if move.kind == "return" else 0,
             points_redeemed=move.points if move.kind == "redemption" else 0,
             qualifying=-move.qualifying,
         ),
