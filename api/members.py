@@ -100,6 +100,7 @@ def adjust(programme: str, member: str) -> Response:
         reason=str(body.get("reason") or ""),
         actor=_actor(),
         key=key,
+        at=body.get("at"),
     )
     return respond(outcome)
 

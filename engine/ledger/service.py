@@ -21,6 +21,12 @@ from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
+from engine.ledger.spending import (
+    DEFAULT_BACK_DATING_DAYS,
+    back_dated,
+    lots_spendable_at,
+    take_points,
+)
 from engine.ledger.state import load_member, member_row, points_to_redeem
 from engine.ledger.tables import members, tier_history
 from engine.policy.problems import Problem
@@ -41,8 +47,10 @@ class Ledger:
         evaluators: Evaluators,
         *,
         clock: Callable[[], datetime] | None = None,
+        back_dating_days: int = DEFAULT_BACK_DATING_DAYS,
     ) -> None:
         self.db = database
+        self.back_dating_days = back_dating_days
         self._evaluators = evaluators
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -326,10 +334,20 @@ class Ledger:
     # --- adjustments, redemptions, merges ----------------------------------------------
 
     def adjust(
-        self, programme: str, member_id: str, points: object, *, reason: str, actor: str, key: str
+        self,
+        programme: str,
+        member_id: str,
+        points: object,
+        *,
+        reason: str,
+        actor: str,
+        key: str,
+        at: object = None,
     ) -> Outcome:
-        """Add (positive) or remove (negative) points by hand, with a reason and an actor."""
+        """Add (positive) or remove (negative) points by hand, with a reason and an actor;
+        ``at`` (within the back-dating window) dates it in the past, recorded as back-dated."""
         evaluator = self.evaluator(programme)
+        when = back_dated(at, self.clock(), self.back_dating_days)
         if (
             isinstance(points, bool)
             or not isinstance(points, int)
@@ -347,23 +365,36 @@ class Ledger:
                 ],
             )
         body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
+        if when is not None:
+            body["at"] = at
         digest = request_hash(body)
 
         def work(conn: Connection, rows: Rows) -> Outcome:
             row, now = rows[member_id], self.clock()
-            change = adjustments.credit if points > 0 else adjustments.debit
-            balance = change(conn, evaluator, row, abs(points), key, now, reason, actor)
-            response = {
+            if when is not None and points < 0:
+                take_points(conn, row, -points, key, when, "adjust", reason, actor)
+                balance = row["balance"] + points
+                conn.execute(
+                    update(members)
+                    .where(members.c.programme == programme, members.c.id == member_id)
+                    .values(balance=balance)
+                )
+            else:
+                change = adjustments.credit if points > 0 else adjustments.debit
+                balance = change(conn, evaluator, row, abs(points), key, when or now, reason, actor)
+            response: dict[str, Any] = {
                 "status": "adjusted",
                 "member_id": member_id,
                 "points": points,
                 "reason": reason,
                 "actor": actor,
                 "balance_after": balance,
+                **_dating(when),
             }
-            record_transaction(
-                conn, Record(programme, key, "adjust", member_id, digest, body, response, now), now
+            record = Record(
+                programme, key, "adjust", member_id, digest, body, response, when or now
             )
+            record_transaction(conn, record, now)
             return Outcome(response, 201)
 
         return self._write(programme, [member_id], key, digest, work)
@@ -373,11 +404,17 @@ class Ledger:
     ) -> Outcome:
         """Spend points outside a sale: ``{"points": n}`` or ``{"reward": id}`` (a voucher)."""
         evaluator = self.evaluator(programme)
+        when = back_dated(body.get("at"), self.clock(), self.back_dating_days)
         digest = request_hash({"member_id": member_id, **body})
+        asked = {k: v for k, v in body.items() if k != "at"}
 
         def work(conn: Connection, rows: Rows) -> Outcome:
             now = self.clock()
-            response = adjustments.redeem(conn, evaluator, rows[member_id], dict(body), key, now)
+            if when is not None:  # only what was spendable then may be spent
+                wanted = points_to_redeem(evaluator.model, asked.get("points"), asked.get("reward"))
+                _spendable_then(conn, rows[member_id], wanted, when)
+            response = adjustments.redeem(conn, evaluator, rows[member_id], asked, key, when or now)
+            response.update(_dating(when))
             record = Record(
                 programme,
                 key,
@@ -386,7 +423,7 @@ class Ledger:
                 digest,
                 jsonable(dict(body)),
                 response,
-                now,
+                when or now,
                 evaluator.programme.version,
                 points_redeemed=response["points"],
             )
@@ -468,6 +505,20 @@ class Ledger:
             if stored is None:
                 raise
             return stored
+
+
+def _dating(when: datetime | None) -> dict[str, Any]:
+    """A back-dated write says so in its stored answer (the member's history shows it)."""
+    return {} if when is None else {"at": when.isoformat(), "back_dated": True}
+
+
+def _spendable_then(conn: Connection, row: RowMapping, points: int, at: datetime) -> None:
+    available = sum(left for _, left in lots_spendable_at(conn, row["programme"], row["id"], at))
+    if points > available:
+        raise InputError(
+            "the redemption is invalid",
+            [Problem(f"only {available:,} points were spendable at {at.isoformat()}", ("at",))],
+        )
 
 
 def _redeeming(evaluator: Evaluator, transaction: Any) -> int:

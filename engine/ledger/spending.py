@@ -8,7 +8,7 @@ now, which would let a back-dated redemption spend points earned after it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select
 
@@ -74,3 +74,38 @@ def take_points(
                 conn, row["programme"], row["id"], lot_id, -taken, kind, key, at,
                 reason=reason, actor=actor,
             )  # fmt: skip
+
+
+DEFAULT_BACK_DATING_DAYS = 7
+
+
+def back_dated(value: object, now: datetime, days: int) -> datetime | None:
+    """A redemption's or adjustment's ``at``: None when absent (it happens now); else an
+    ISO 8601 instant with its offset, not in the future and at most ``days`` days ago."""
+    if value is None:
+        return None
+    at = None
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            at = None
+    if at is None or at.tzinfo is None:
+        message = "at must be a date and time with its offset, like 2026-03-05T14:30:00+08:00"
+        raise InputError("the back-dated time is invalid", [Problem(message, ("at",))])
+    if at > now:
+        raise InputError(
+            "the back-dated time is invalid", [Problem("at must not be in the future", ("at",))]
+        )
+    if now - at > timedelta(days=days):
+        raise InputError(
+            "the back-dated time is invalid",
+            [
+                Problem(
+                    f"at is more than {days} day(s) ago: the back-dating window "
+                    "(setting back_dating_days) does not reach it",
+                    ("at",),
+                )
+            ],
+        )
+    return at

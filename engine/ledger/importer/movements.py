@@ -136,7 +136,7 @@ def _spend_returned(evaluator: Evaluator, row: RowMapping, move: Movement) -> di
     day = move.at.astimezone(evaluator.tz).date()
     kind = evaluator.model.tiers.period
     joined = row["joined"]
-    starts = period_bounds(kind, day, joined=joined)[0]  # type: ignore[arg-type]
+    starts = period_bounds(kind, day, joined=joined)[0]
     if row["period_start"] != starts or not move.qualifying:
         return {}
     left = max(Decimal(row["qualifying_spend"]) - move.qualifying, Decimal(0))
