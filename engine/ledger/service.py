@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, dialect, profiles, returns
+from engine.ledger import adjustments, dialect, paid, profiles, returns
 from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
@@ -427,6 +427,51 @@ class Ledger:
                 evaluator.programme.version,
                 points_redeemed=response["points"],
             )
+            record_transaction(conn, record, now)
+            return Outcome(response, 201)
+
+        return self._write(programme, [member_id], key, digest, work)
+
+    # --- the paid tier ------------------------------------------------------------------
+
+    def buy_level(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
+    ) -> Outcome:
+        """Buy or renew a paid level: ``{"level", "fee"?}`` (see ``engine.ledger.paid``)."""
+        return self._paid_write(programme, member_id, body, key, "paid_level", paid.buy)
+
+    def cancel_level(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
+    ) -> Outcome:
+        """Cancel a bought level: ``{"purchase", "refund"?}``; it stops holding today."""
+
+        def cancel(
+            conn: Connection, evaluator: Evaluator, row: RowMapping, body: Mapping[str, Any],
+            _key: str, now: datetime,
+        ) -> dict[str, Any]:  # fmt: skip
+            return paid.cancel(conn, evaluator, row, body, now)
+
+        return self._paid_write(programme, member_id, body, key, "paid_cancel", cancel)
+
+    def _paid_write(
+        self,
+        programme: str,
+        member_id: str,
+        body: Mapping[str, Any],
+        key: str,
+        kind: str,
+        write: Callable[..., dict[str, Any]],
+    ) -> Outcome:
+        evaluator = self.evaluator(programme)
+        digest = request_hash({"member_id": member_id, **body})
+
+        def work(conn: Connection, rows: Rows) -> Outcome:
+            now = self.clock()
+            response = write(conn, evaluator, rows[member_id], body, key, now)
+            record = Record(
+                programme, key, kind, member_id, digest, jsonable(dict(body)), response, now,
+                evaluator.programme.version,
+            )  # fmt: skip
             record_transaction(conn, record, now)
             return Outcome(response, 201)
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from engine.calendar import PeriodKind, local_date, period_bounds
 from engine.errors import UnknownMember
-from engine.ledger import dialect
+from engine.ledger import dialect, paid
 from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
     campaign_assignments,
@@ -124,7 +124,7 @@ def load_member(
     spendable = row["balance"] + row["debt"] - int(expired) - int(pending)
     return StoredMember(
         id=mid,
-        tier=row["tier"],
+        tier=_tier_for_pricing(conn, model, row, today),
         tier_since=row["tier_since"],
         lots=spending_lots(conn, pid, mid, at, redeeming) if redeeming > 0 else (),
         pending_points=int(pending),
@@ -141,9 +141,21 @@ def load_member(
     )
 
 
-def points_to_redeem(
-    programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None
-) -> int:
+def _tier_for_pricing(
+    conn: Connection, model: ProgrammeModel, row: RowMapping, today: date
+) -> str | None:
+    """The earned level, or a bought one holding today if higher (``engine.ledger.paid``);
+    programmes with no paid level never read the bought levels."""
+    levels = model.tiers.levels
+    if not any("paid" in level for level in levels):
+        return row["tier"]
+    bought = paid.holding(conn, row["programme"], row["id"], today)
+    return paid.effective_tier(
+        [level["id"] for level in levels], row["tier"], bought["level"] if bought else None
+    )
+
+
+def points_to_redeem(programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None) -> int:
     """How many points a sale or redemption asks to spend (0 if none or not a number):
     the lots to load for it."""
     if claim_reward:
