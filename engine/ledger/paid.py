@@ -42,12 +42,15 @@ def paid_offer(levels: Sequence[Mapping[str, Any]], level_id: object) -> Mapping
 
 def buy(
     conn: Connection, evaluator: Evaluator, row: RowMapping, body: Mapping[str, Any], key: str,
-    now: datetime,
+    now: datetime, *, declared_fee: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Buy or renew a level: ``{"level", "fee"?}`` (a fee sent must be the declared one)."""
+    """Buy or renew a level: ``{"level", "fee"?}`` (a fee sent must be the declared one,
+    unless ``declared_fee`` is False: an imported purchase keeps the price it was sold at)."""
     offer = paid_offer(evaluator.model.tiers.levels, body.get("level"))
     fee = Decimal(str(offer["fee"])).quantize(evaluator.currency.quantum)
-    if "fee" in body and _money(body["fee"], "fee", evaluator) != fee:
+    if not declared_fee:
+        fee = _money(body["fee"], "fee", evaluator)
+    elif "fee" in body and _money(body["fee"], "fee", evaluator) != fee:
         raise _invalid(f"the fee of level '{body['level']}' is {fee}, not {body['fee']}", "fee")
     today = local_date(now, evaluator.tz)
     current = holding(conn, row["programme"], row["id"], today, latest=True)

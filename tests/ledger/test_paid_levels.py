@@ -133,3 +133,32 @@ def test_a_purchase_that_cannot_be_made_is_refused_naming_the_field(shop, body, 
 def test_the_level_for_pricing_is_the_higher_of_earned_and_bought():
     assert paid.effective_tier(["classic", "gold", "platinum"], "platinum", "gold") == "platinum"
     assert paid.effective_tier(["classic", "gold", "platinum"], "classic", None) == "classic"
+
+
+def test_paid_levels_bought_in_the_old_system_import_with_their_term_and_price(
+    shop, database, retail, clock, tmp_path
+):
+    from engine.ledger.importer import import_transactions
+
+    path = tmp_path / "paid.csv"
+    path.write_text(
+        "id,member_id,at,amount,points,kind,level\n"
+        "old-1,m1,2025-06-01T10:00:00+08:00,1680.00,0,paid_level,platinum\n"
+        "old-2,m1,2025-06-02T10:00:00+08:00,10.00,0,paid_level,gold\n"
+        "old-3,m1,2025-06-02T10:00:00+08:00,10.00,0,paid_level,\n",
+        encoding="utf-8",
+    )
+    report = import_transactions(database, retail, path, now=clock.now)
+    assert report.imported == 1
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert "cannot be bought" in reasons[3] and "names its level" in reasons[4]
+    clock.now = datetime(2026, 5, 31, 4, 0, tzinfo=UTC)
+    assert tier_now(database, retail, clock) == "platinum"  # 2025-06-01 .. 2026-05-31
+    clock.now = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
+    assert tier_now(database, retail, clock) == "classic"
+    with database.connect() as conn:
+        figures = paid.revenue(
+            conn, RETAIL, datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+        )
+    assert figures["platinum"]["fees"] == Decimal("1680.00")  # the price it was sold at
+    assert check(database) == []

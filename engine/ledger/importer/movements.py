@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, RowMapping, func, update
 
 from engine.calendar import expiry_of, period_bounds
 from engine.errors import InputError, UnknownMember
+from engine.ledger import paid
 from engine.ledger.importer.reader import Movement
 from engine.ledger.importer.rows import ImportReport, Rejected
 from engine.ledger.postings import (
@@ -34,7 +35,12 @@ from engine.ledger.tables import members
 if TYPE_CHECKING:
     from engine.pricing import Evaluator
 
-STORED_KIND = {"redemption": "redeem", "return": "import_return", "adjustment": "adjust"}
+STORED_KIND = {
+    "redemption": "redeem",
+    "return": "import_return",
+    "adjustment": "adjust",
+    "paid_level": "paid_level",
+}
 ACTOR = "import"
 
 
@@ -68,6 +74,8 @@ def _write(conn: Connection, evaluator: Evaluator, move: Movement, now: datetime
     if stored_transaction(conn, programme, move.id) is not None:
         return False  # a re-import
     row = member_row(conn, programme, move.member_id, lock=True)
+    if move.kind == "paid_level":
+        return _bought(conn, evaluator, row, move, now)
     reason = move.reason or f"imported {move.kind}"
     if move.points < 0 or move.kind != "adjustment":
         kind = {"redemption": "burn", "return": "clawback"}.get(move.kind, "adjust")
@@ -114,6 +122,22 @@ def _write(conn: Connection, evaluator: Evaluator, move: Movement, now: datetime
         ),
         now,
     )
+    return True
+
+
+def _bought(
+    conn: Connection, evaluator: Evaluator, row: RowMapping, move: Movement, now: datetime
+) -> bool:
+    """A paid level bought in the old system: its term runs from its own day, at the fee
+    it was sold for (which may be an older price than the declared one)."""
+    body = {"level": move.level, "fee": str(move.amount)}
+    response = paid.buy(conn, evaluator, row, body, move.id, move.at, declared_fee=False)
+    response["status"] = "imported"
+    record = Record(
+        evaluator.programme.id, move.id, "paid_level", row["id"], move.digest,
+        {"imported": move.request}, response, move.at,
+    )  # fmt: skip
+    record_transaction(conn, record, now)
     return True
 
 

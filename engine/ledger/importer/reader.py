@@ -39,9 +39,10 @@ TRANSACTION_COLUMNS = (
     "expires_at",
     "kind",
     "reason",
+    "level",
 )
 # The ``kind`` column's words; empty means a purchase (files written before it existed).
-KINDS = ("purchase", "redemption", "return", "adjustment")
+KINDS = ("purchase", "redemption", "return", "adjustment", "paid_level")
 MAX_REASON = 500
 encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A checked row, in the staging table's column order (``line`` first, ``lot_id`` last are
@@ -66,6 +67,7 @@ class Movement:
     reason: str | None
     request: str
     digest: str
+    level: str | None = None  # a paid_level row: the level bought (its fee is ``amount``)
 
     def __getitem__(self, index: int) -> Any:  # the id and member as a staged row has them
         return (self.id, self.member_id)[index]
@@ -148,10 +150,15 @@ class RowParser:
             raise RowError(f"reason is longer than {MAX_REASON} characters")
         if row.get("expires_at"):
             raise RowError(f"expires_at is for purchases, not a {kind}")
+        level = row.get("level") or None
+        if (kind == "paid_level") != bool(level):
+            raise RowError("a paid_level row names its level (and only such a row does)")
+        if kind == "paid_level" and points:
+            raise RowError("a paid_level row moves no points: points must be 0")
         request = encode_json(row)
         return Movement(kind, parse_id(row["id"], "id"), parse_id(row["member_id"], "member_id"),
                         at, points, amount, spend, reason, request,
-                        hashlib.sha256(request.encode()).hexdigest())  # fmt: skip
+                        hashlib.sha256(request.encode()).hexdigest(), level)  # fmt: skip
 
     def _day(self, day: date, at: datetime) -> tuple[Any, Any, Any]:
         """For ``day``, as the driver takes them: the lot's expiry, the end of pending and the
