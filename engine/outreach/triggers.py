@@ -49,6 +49,7 @@ from engine.ledger.tables import (
     lots,
     members,
     outreach_tasks,
+    paid_levels,
     tier_history,
     transactions,
 )
@@ -515,10 +516,49 @@ def _downgrade_warnings(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     )
 
 
+# --- paid level ending ----------------------------------------------------------------------
+
+PAID_LEVEL_NOTICE_DAYS = 30  # the renewal reminder's default lead, without days_before
+
+
+def paid_level_ending(scope: Scope, trigger: Trigger) -> Select[Any]:
+    """Members whose bought level (``engine.ledger.paid``) holds for the last time within
+    ``days_before`` days and is not renewed: the renewal reminder; the occasion is the level
+    and its last day, so each term is reminded once."""
+    days = trigger.get("days_before", PAID_LEVEL_NOTICE_DAYS)
+    later = paid_levels.alias("later")
+    renewed = exists().where(
+        later.c.programme == paid_levels.c.programme,
+        later.c.member_id == paid_levels.c.member_id,
+        later.c.ends_on > paid_levels.c.ends_on,
+        later.c.starts_on <= later.c.ends_on,
+    )
+    ends = scope.sql.date_text(paid_levels.c.ends_on)
+    return (
+        select(
+            paid_levels.c.member_id.label("member_id"),
+            scope.sql.concat(paid_levels.c.level, ":", ends).label("cycle"),
+            scope.sql.json_object(
+                level=paid_levels.c.level, ends_on=ends, fee=scope.sql.text(paid_levels.c.fee)
+            ).label("payload"),
+        )
+        .select_from(paid_levels.join(members, _member_join(scope, paid_levels.c.member_id)))
+        .where(
+            *reachable(scope, trigger["channel"]),
+            paid_levels.c.programme == scope.programme,
+            paid_levels.c.starts_on <= paid_levels.c.ends_on,
+            paid_levels.c.ends_on >= scope.today,
+            paid_levels.c.ends_on <= scope.today + timedelta(days=days),
+            ~renewed,
+        )
+    )
+
+
 FINDERS: dict[str, Callable[[Scope, Trigger], Select[Any] | None]] = {
     "points_expiring": points_expiring,
     "birthday": birthday,
     "lapse": lapse,
     "near_upgrade": near_upgrade,
     "tier_change": tier_change,
+    "paid_level_ending": paid_level_ending,
 }
