@@ -111,7 +111,7 @@ def _spends(database_url: str, programme: str) -> list[Decimal]:
     from engine.ledger.db import open_database, reading
     from engine.ledger.tables import members
 
-    engine = open_database(database_url)
+    engine = open_database(database_url, create=False)
     try:
         with reading(engine) as conn:
             rows = conn.execute(

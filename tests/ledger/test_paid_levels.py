@@ -162,3 +162,20 @@ def test_paid_levels_bought_in_the_old_system_import_with_their_term_and_price(
         )
     assert figures["platinum"]["fees"] == Decimal("1680.00")  # the price it was sold at
     assert check(database) == []
+
+
+def test_the_ledger_command_reports_the_fee_revenue(shop, database, database_url, clock):
+    from click.testing import CliRunner
+
+    from engine.ledger.cli import ledger
+
+    shop.buy_level(RETAIL, "m1", {"level": "platinum"}, key="p1")
+    clock.now = datetime(2026, 4, 1, 4, 0, tzinfo=UTC)
+    shop.cancel_level(RETAIL, "m1", {"purchase": "p1", "refund": "380.00"}, key="c1")
+    args = ["paid-revenue", "--programme", "rules/calendar-retail/programme.yaml",
+            "--database", database_url, "--since", "2026-01-01", "--until", "2027-01-01"]  # fmt: skip
+    result = CliRunner().invoke(ledger, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "platinum: 1 bought, fees 1880.00 HKD; 1 cancelled, refunds 380.00 HKD; net 1500.00 HKD\n"
+    )
