@@ -42,6 +42,11 @@ qualifying spend over from the old system. The member must exist (import members
 ``qualifying``   optional; the part of ``amount`` that counts toward tiers (default: all of it)
 ``expires_at``   optional; when the points expire (a date means the end of that local day);
                  default: the programme's ``expiry`` rule applied to ``at``
+``kind``         optional; ``purchase`` (the default), ``redemption``, ``return``,
+                 ``adjustment`` (``points`` signed) or ``paid_level`` (``level`` bought for
+                 ``amount``); every kind but purchase is written by ``movements``
+``reason``       optional; an adjustment's (or a redemption's, a return's) reason
+``level``        a ``paid_level`` row's level
 ===============  ===============================================================================
 
 Each row becomes a ``transactions`` row (kind ``import``, with its qualifying amount, which
@@ -54,8 +59,10 @@ not repay debt and do not count toward per-period earning caps.
 
 The package's rooms: ``rows`` (the CSV records, batches and the report), ``cells`` (each
 value checked), ``bulk`` (multi-row writes below SQLAlchemy), ``members`` and
-``transactions`` (the two imports), and ``reader`` (the checked transaction rows, read here or
-by a second process). Lots and journal rows are written by ``engine.ledger.postings``.
+``transactions`` (the two imports), ``movements`` (imported redemptions, returns,
+adjustments and paid levels, one by one at their own time), and ``reader`` (the checked
+transaction rows, read here or by a second process). Lots and journal rows are written by
+``engine.ledger.postings``.
 """
 
 from __future__ import annotations
