@@ -179,3 +179,18 @@ def test_the_ledger_command_reports_the_fee_revenue(shop, database, database_url
     assert result.output == (
         "platinum: 1 bought, fees 1880.00 HKD; 1 cancelled, refunds 380.00 HKD; net 1500.00 HKD\n"
     )
+
+
+def test_the_member_view_shows_the_bought_level_and_the_level_priced_at(
+    shop, database, retail, clock
+):
+    from engine.ledger.views import member_view
+
+    with database.connect() as conn:
+        assert member_view(conn, retail, "m1", clock.now)["tier"]["paid"] is None
+    shop.buy_level(RETAIL, "m1", {"level": "platinum"}, key="p1")
+    with database.connect() as conn:
+        tier = member_view(conn, retail, "m1", clock.now)["tier"]
+    assert tier["id"] == "classic"  # the earned level is unchanged
+    assert tier["paid"] == {"level": "platinum", "purchase": "p1", "starts_on": "2026-03-10",
+                            "ends_on": "2027-03-09", "priced_as": "platinum"}  # fmt: skip
