@@ -115,6 +115,9 @@ def test_redemptions_returns_and_adjustments_import_at_their_own_time(database, 
     assert by_id[("r1", "burn")][1].date().isoformat() == "2026-02-01"
     assert by_id[("t1", "clawback")][0] == -50 and by_id[("j1", "adjust")][0] == 25
     assert returned == -40
+    # redeeming is activity: the latest imported redemption, not the import's own time
+    assert row["last_activity_at"] >= datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
+    assert row["last_activity_at"] < datetime(2026, 3, 9, tzinfo=UTC)
     assert check(database) == []
     again = import_transactions(database, coffee, write(tmp_path, "h.csv", MOVEMENTS), now=NOW)
     assert again.imported == 0 and again.skipped == 6

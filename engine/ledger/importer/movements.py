@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, RowMapping, func, update
+from sqlalchemy import Connection, Engine, RowMapping, update
 
 from engine.calendar import expiry_of, period_bounds
 from engine.errors import InputError, UnknownMember
@@ -86,13 +86,9 @@ def _write(conn: Connection, evaluator: Evaluator, move: Movement, now: datetime
     values: dict[str, object] = {"balance": balance, "updated_at": now}
     if move.kind == "return":
         values.update(_spend_returned(evaluator, row, move))
-    if move.kind == "redemption":
-        values["last_activity_at"] = func.coalesce(
-            func.max(members.c.last_activity_at, move.at)
-            if conn.dialect.name == "sqlite"
-            else func.greatest(members.c.last_activity_at, move.at),
-            move.at,
-        )
+    last = row["last_activity_at"]
+    if move.kind == "redemption" and (last is None or last < move.at):
+        values["last_activity_at"] = move.at  # redeeming is activity; an older one changes nothing
     conn.execute(
         update(members)
         .where(members.c.programme == programme, members.c.id == row["id"])
