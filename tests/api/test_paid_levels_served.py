@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -47,4 +48,22 @@ def test_a_paid_level_bought_over_http_is_bought_once(served):
                 {"id": "c-1", "purchase": "pl-1", "refund": "100.00"}, marketer)  # fmt: skip
     assert done[0] == 201 and done[2]["refunded"] == "100.00"
     assert check(engine) == []
+    engine.dispose()
+
+
+def test_a_back_dated_adjustment_over_http_is_recorded_or_refused_by_the_window(served):
+    base, url = served
+    engine = open_database(url)
+    pos, marketer = create_key(engine, "pos"), create_key(engine, "marketer")
+    member = f"{base}/v1/programmes/coffee-shop/members/m-2"
+    assert call("PUT", member, {"name": "Bo"}, pos)[0] in (200, 201)
+    recent = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    status, _, body = call("POST", f"{member}/adjustments",
+                           {"id": "a-1", "points": 50, "reason": "missed", "at": recent}, marketer)  # fmt: skip
+    assert status == 201 and body["back_dated"] is True and body["balance_after"] == 50
+    old = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    status, _, problem = call("POST", f"{member}/redemptions", {"id": "r-1", "points": 10, "at": old},
+                              pos)  # fmt: skip
+    assert status == 422 and "at" in str(problem["errors"][0]["path"])
+    assert "back_dating_days" in problem["errors"][0]["message"]
     engine.dispose()
