@@ -347,7 +347,6 @@ class Ledger:
         """Add (positive) or remove (negative) points by hand, with a reason and an actor;
         ``at`` (within the back-dating window) dates it in the past, recorded as back-dated."""
         evaluator = self.evaluator(programme)
-        when = back_dated(at, self.clock(), self.back_dating_days)
         if (
             isinstance(points, bool)
             or not isinstance(points, int)
@@ -365,12 +364,14 @@ class Ledger:
                 ],
             )
         body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
-        if when is not None:
+        if at is not None:
             body["at"] = at
         digest = request_hash(body)
 
         def work(conn: Connection, rows: Rows) -> Outcome:
+            # checked here, after the replay: a retry replays even once the window has passed
             row, now = rows[member_id], self.clock()
+            when = back_dated(at, now, self.back_dating_days)
             if when is not None and points < 0:
                 take_points(conn, row, -points, key, when, "adjust", reason, actor)
                 balance = row["balance"] + points
@@ -404,12 +405,12 @@ class Ledger:
     ) -> Outcome:
         """Spend points outside a sale: ``{"points": n}`` or ``{"reward": id}`` (a voucher)."""
         evaluator = self.evaluator(programme)
-        when = back_dated(body.get("at"), self.clock(), self.back_dating_days)
         digest = request_hash({"member_id": member_id, **body})
         asked = {k: v for k, v in body.items() if k != "at"}
 
         def work(conn: Connection, rows: Rows) -> Outcome:
             now = self.clock()
+            when = back_dated(body.get("at"), now, self.back_dating_days)  # after the replay
             if when is not None:  # only what was spendable then may be spent
                 wanted = points_to_redeem(evaluator.model, asked.get("points"), asked.get("reward"))
                 _spendable_then(conn, rows[member_id], wanted, when)

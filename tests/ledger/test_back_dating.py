@@ -81,3 +81,14 @@ def test_a_window_of_zero_days_forbids_back_dating(database, coffee, member):
                     clock=lambda: datetime(2026, 11, 24, tzinfo=UTC), back_dating_days=0)  # fmt: skip
     with pytest.raises(InputError):
         strict.redeem(SHOP, member, {"points": 100, "at": "2026-11-23T10:00:00+08:00"}, key="r9")
+
+
+def test_a_back_dated_write_replays_after_its_window_has_passed(database, coffee, member):
+    now = [datetime(2026, 11, 24, tzinfo=UTC)]
+    ledger = Ledger(database, {coffee.programme.id: coffee}, clock=lambda: now[0])
+    first = ledger.adjust(SHOP, member, 5, reason="x", actor="a", key="j1",
+                          at="2026-11-20T10:00:00+08:00")  # fmt: skip
+    now[0] = datetime(2026, 12, 24, tzinfo=UTC)  # the window no longer reaches 20 November
+    again = ledger.adjust(SHOP, member, 5, reason="x", actor="a", key="j1",
+                          at="2026-11-20T10:00:00+08:00")  # fmt: skip
+    assert again.response == first.response
