@@ -12,9 +12,7 @@ from sqlalchemy import inspect
 from engine.ledger.db import open_database
 from tests.served import ROOT, fresh_postgres
 
-MIGRATE = (
-    "import sys; from engine.ledger.db import open_database; open_database(sys.argv[1]).dispose()"
-)
+MIGRATE = "import sys; from engine.ledger.db import open_database; open_database(sys.argv[1]).dispose()"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
