@@ -87,6 +87,26 @@ def redeem(programme: str, member: str) -> Response:
     return respond(services().ledger.redeem(programme, member, payload, key=key))
 
 
+@bp.post("/paid-levels")
+@requires("pos", "marketer")
+def buy_level(programme: str, member: str) -> Response:
+    """Buy or renew a paid level: ``{"id", "level", "fee"?}``."""
+    body = json_body()
+    key = write_key(body)
+    payload = {k: v for k, v in body.items() if k != "id"}
+    return respond(services().ledger.buy_level(programme, member, payload, key=key))
+
+
+@bp.post("/paid-levels/cancellations")
+@requires("marketer")
+def cancel_level(programme: str, member: str) -> Response:
+    """Cancel a bought level: ``{"id", "purchase", "refund"?}``."""
+    body = json_body()
+    key = write_key(body)
+    payload = {k: v for k, v in body.items() if k != "id"}
+    return respond(services().ledger.cancel_level(programme, member, payload, key=key))
+
+
 @bp.post("/adjustments")
 @requires("marketer")
 def adjust(programme: str, member: str) -> Response:
@@ -100,6 +120,7 @@ def adjust(programme: str, member: str) -> Response:
         reason=str(body.get("reason") or ""),
         actor=_actor(),
         key=key,
+        at=body.get("at"),
     )
     return respond(outcome)
 

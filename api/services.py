@@ -30,7 +30,12 @@ class Services:
             store=ProgrammeStore(database),  # what every worker serves is the database's fact
         )
         registry.start()
-        return cls(settings, database, registry, Ledger(database, registry))
+        return cls(
+            settings,
+            database,
+            registry,
+            Ledger(database, registry, back_dating_days=settings.back_dating_days),
+        )
 
     def database_ready(self) -> bool:
         try:

@@ -32,6 +32,8 @@ class Settings:
     secret_key: str = ""
     session_minutes: int = 8 * 60
     secure_cookies: bool = False  # True behind HTTPS: the cookie is then never sent in clear
+    # How far in the past a redemption's or adjustment's ``at`` may go (0: never back-dated).
+    back_dating_days: int = 7
 
     def __post_init__(self) -> None:
         if self.matcher not in get_args(MatcherKind):

@@ -43,10 +43,10 @@ from engine.calendar import local_date
 from engine.campaigns.model import Context
 from engine.campaigns.svg import BLUE, GREY, RED, Canvas, nice_top
 from engine.errors import InputError
+from engine.ledger.kinds import ACTIVE_KINDS
 from engine.ledger.tables import journal, members, transactions
 
 Z95 = 1.959963984540054
-ACTIVE_KINDS = ("sale", "redeem")
 LIMITS = {
     "width": 1_000_000,
     "horizon_days": 3650,

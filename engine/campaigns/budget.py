@@ -29,6 +29,7 @@ from sqlalchemy import Connection, func, select
 
 from engine.campaigns.model import Context, campaign_window, groups_by_priority
 from engine.campaigns.targeting import HOLDOUT, preview
+from engine.ledger.kinds import PURCHASE_KINDS
 from engine.ledger.tables import members, transactions
 from engine.money import from_minor
 from engine.pricing.points import real_cost_of_points
@@ -350,7 +351,7 @@ def _average_basket(conn: Connection, context: Context, at: datetime) -> Decimal
     mean = conn.execute(
         select(func.avg(amount)).where(
             transactions.c.programme == context.programme,
-            transactions.c.kind == "sale",
+            transactions.c.kind.in_(PURCHASE_KINDS),
             transactions.c.at >= at - timedelta(days=90),
             transactions.c.at <= at,
         )

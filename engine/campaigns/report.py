@@ -37,6 +37,7 @@ from engine.campaigns.svg import BLUE, GREY, Canvas, nice_top
 from engine.campaigns.targeting import HOLDOUT, Targeting, launched_summary
 from engine.errors import InputError
 from engine.ledger import dialect
+from engine.ledger.kinds import ACTIVE_KINDS, PURCHASE_KINDS
 from engine.ledger.tables import campaign_assignments, members, offer_uses, transactions
 from engine.pricing.points import real_cost_of_points
 
@@ -255,9 +256,8 @@ def _arms(
     conn: Connection, programme: str, assigned: Any, window: tuple[datetime, datetime]
 ) -> dict[tuple[str, str | None], Arm]:
     t = transactions.c
-    amount = case(
-        (t.kind == "sale", cast(t.response[("totals", "amount")].as_float(), Float)), else_=0.0
-    )
+    paid = cast(t.response[("totals", "amount")].as_float(), Float)
+    amount = case((t.kind.in_(PURCHASE_KINDS), paid), else_=0.0)
     per_member = (
         select(
             assigned.c.member_id,
@@ -272,7 +272,7 @@ def _arms(
             and_(
                 t.programme == programme,
                 t.member_id == assigned.c.member_id,
-                t.kind.in_(("sale", "redeem")),
+                t.kind.in_(ACTIVE_KINDS),
                 t.at >= window[0],
                 t.at <= window[1],
             ),

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.calendar import start_of_day
 from engine.cli_errors import domain_errors, fail
-from engine.ledger import importer, jobs
+from engine.ledger import importer, jobs, paid
 from engine.ledger.check import check as check_ledger
 from engine.ledger.db import (
     DEFAULT_URL,
@@ -235,6 +235,30 @@ def release_pending(programme_path: str, database: str, as_of: Any, since: Any) 
         f"spendable at {moment.isoformat()}"
         + (f" (released after {start.isoformat()})" if start else "")
     )
+
+
+@ledger.command("paid-revenue")
+@programme_option
+@database_option
+@click.option("--since", type=WHEN, required=True, help="from this date (or date and time)")
+@click.option("--until", type=WHEN, required=True, help="up to, not including, this one")
+@_guarded
+def paid_revenue(programme_path: str, database: str, since: Any, until: Any) -> None:
+    """The paid tier's revenue: fees taken and refunds given per bought level."""
+    evaluator = _evaluator(programme_path)
+    start, end = When.instant(since, evaluator), When.instant(until, evaluator)
+    with _database(database) as engine, engine.connect() as conn:
+        figures = paid.revenue(conn, evaluator.programme.id, start, end)
+    code = evaluator.currency.code
+    for level, f in sorted(figures.items()) or [("(none)", None)]:
+        if f is None:
+            click.echo("no paid level was bought or cancelled in that time")
+            continue
+        click.echo(
+            f"{level}: {f['purchases']:,} bought, fees {f['fees']:.2f} {code}; "
+            f"{f['cancellations']:,} cancelled, refunds {f['refunds']:.2f} {code}; "
+            f"net {f['net']:.2f} {code}"
+        )
 
 
 @ledger.command("tier-review")

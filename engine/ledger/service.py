@@ -16,11 +16,17 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, dialect, profiles, returns
+from engine.ledger import adjustments, dialect, paid, profiles, returns
 from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
 from engine.ledger.postings import Record, post_quote, record_transaction
+from engine.ledger.spending import (
+    DEFAULT_BACK_DATING_DAYS,
+    back_dated,
+    lots_spendable_at,
+    take_points,
+)
 from engine.ledger.state import load_member, member_row, points_to_redeem
 from engine.ledger.tables import members, tier_history
 from engine.policy.problems import Problem
@@ -41,8 +47,10 @@ class Ledger:
         evaluators: Evaluators,
         *,
         clock: Callable[[], datetime] | None = None,
+        back_dating_days: int = DEFAULT_BACK_DATING_DAYS,
     ) -> None:
         self.db = database
+        self.back_dating_days = back_dating_days
         self._evaluators = evaluators
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -326,9 +334,18 @@ class Ledger:
     # --- adjustments, redemptions, merges ----------------------------------------------
 
     def adjust(
-        self, programme: str, member_id: str, points: object, *, reason: str, actor: str, key: str
+        self,
+        programme: str,
+        member_id: str,
+        points: object,
+        *,
+        reason: str,
+        actor: str,
+        key: str,
+        at: object = None,
     ) -> Outcome:
-        """Add (positive) or remove (negative) points by hand, with a reason and an actor."""
+        """Add (positive) or remove (negative) points by hand, with a reason and an actor;
+        ``at`` (within the back-dating window) dates it in the past, recorded as back-dated."""
         evaluator = self.evaluator(programme)
         if (
             isinstance(points, bool)
@@ -347,23 +364,38 @@ class Ledger:
                 ],
             )
         body = {"member_id": member_id, "points": points, "reason": reason, "actor": actor}
+        if at is not None:
+            body["at"] = at
         digest = request_hash(body)
 
         def work(conn: Connection, rows: Rows) -> Outcome:
+            # checked here, after the replay: a retry replays even once the window has passed
             row, now = rows[member_id], self.clock()
-            change = adjustments.credit if points > 0 else adjustments.debit
-            balance = change(conn, evaluator, row, abs(points), key, now, reason, actor)
-            response = {
+            when = back_dated(at, now, self.back_dating_days)
+            if when is not None and points < 0:
+                take_points(conn, row, -points, key, when, "adjust", reason, actor)
+                balance = row["balance"] + points
+                conn.execute(
+                    update(members)
+                    .where(members.c.programme == programme, members.c.id == member_id)
+                    .values(balance=balance)
+                )
+            else:
+                change = adjustments.credit if points > 0 else adjustments.debit
+                balance = change(conn, evaluator, row, abs(points), key, when or now, reason, actor)
+            response: dict[str, Any] = {
                 "status": "adjusted",
                 "member_id": member_id,
                 "points": points,
                 "reason": reason,
                 "actor": actor,
                 "balance_after": balance,
+                **_dating(when),
             }
-            record_transaction(
-                conn, Record(programme, key, "adjust", member_id, digest, body, response, now), now
+            record = Record(
+                programme, key, "adjust", member_id, digest, body, response, when or now
             )
+            record_transaction(conn, record, now)
             return Outcome(response, 201)
 
         return self._write(programme, [member_id], key, digest, work)
@@ -374,10 +406,16 @@ class Ledger:
         """Spend points outside a sale: ``{"points": n}`` or ``{"reward": id}`` (a voucher)."""
         evaluator = self.evaluator(programme)
         digest = request_hash({"member_id": member_id, **body})
+        asked = {k: v for k, v in body.items() if k != "at"}
 
         def work(conn: Connection, rows: Rows) -> Outcome:
             now = self.clock()
-            response = adjustments.redeem(conn, evaluator, rows[member_id], dict(body), key, now)
+            when = back_dated(body.get("at"), now, self.back_dating_days)  # after the replay
+            if when is not None:  # only what was spendable then may be spent
+                wanted = points_to_redeem(evaluator.model, asked.get("points"), asked.get("reward"))
+                _spendable_then(conn, rows[member_id], wanted, when)
+            response = adjustments.redeem(conn, evaluator, rows[member_id], asked, key, when or now)
+            response.update(_dating(when))
             record = Record(
                 programme,
                 key,
@@ -386,10 +424,55 @@ class Ledger:
                 digest,
                 jsonable(dict(body)),
                 response,
-                now,
+                when or now,
                 evaluator.programme.version,
                 points_redeemed=response["points"],
             )
+            record_transaction(conn, record, now)
+            return Outcome(response, 201)
+
+        return self._write(programme, [member_id], key, digest, work)
+
+    # --- the paid tier ------------------------------------------------------------------
+
+    def buy_level(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
+    ) -> Outcome:
+        """Buy or renew a paid level: ``{"level", "fee"?}`` (see ``engine.ledger.paid``)."""
+        return self._paid_write(programme, member_id, body, key, "paid_level", paid.buy)
+
+    def cancel_level(
+        self, programme: str, member_id: str, body: Mapping[str, Any], *, key: str
+    ) -> Outcome:
+        """Cancel a bought level: ``{"purchase", "refund"?}``; it stops holding today."""
+
+        def cancel(
+            conn: Connection, evaluator: Evaluator, row: RowMapping, body: Mapping[str, Any],
+            _key: str, now: datetime,
+        ) -> dict[str, Any]:  # fmt: skip
+            return paid.cancel(conn, evaluator, row, body, now)
+
+        return self._paid_write(programme, member_id, body, key, "paid_cancel", cancel)
+
+    def _paid_write(
+        self,
+        programme: str,
+        member_id: str,
+        body: Mapping[str, Any],
+        key: str,
+        kind: str,
+        write: Callable[..., dict[str, Any]],
+    ) -> Outcome:
+        evaluator = self.evaluator(programme)
+        digest = request_hash({"member_id": member_id, **body})
+
+        def work(conn: Connection, rows: Rows) -> Outcome:
+            now = self.clock()
+            response = write(conn, evaluator, rows[member_id], body, key, now)
+            record = Record(
+                programme, key, kind, member_id, digest, jsonable(dict(body)), response, now,
+                evaluator.programme.version,
+            )  # fmt: skip
             record_transaction(conn, record, now)
             return Outcome(response, 201)
 
@@ -468,6 +551,20 @@ class Ledger:
             if stored is None:
                 raise
             return stored
+
+
+def _dating(when: datetime | None) -> dict[str, Any]:
+    """A back-dated write says so in its stored answer (the member's history shows it)."""
+    return {} if when is None else {"at": when.isoformat(), "back_dated": True}
+
+
+def _spendable_then(conn: Connection, row: RowMapping, points: int, at: datetime) -> None:
+    available = sum(left for _, left in lots_spendable_at(conn, row["programme"], row["id"], at))
+    if points > available:
+        raise InputError(
+            "the redemption is invalid",
+            [Problem(f"only {available:,} points were spendable at {at.isoformat()}", ("at",))],
+        )
 
 
 def _redeeming(evaluator: Evaluator, transaction: Any) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from engine.calendar import PeriodKind, cap_period, local_date, period_bounds
 from engine.errors import UnknownMember
-from engine.ledger import dialect
+from engine.ledger import dialect, paid
 from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
     campaign_assignments,
@@ -140,7 +140,7 @@ def load_member(
     spendable = row["balance"] + row["debt"] - int(expired) - int(pending)
     return StoredMember(
         id=mid,
-        tier=row["tier"],
+        tier=_tier_for_pricing(conn, model, row, today),
         tier_since=row["tier_since"],
         lots=spending_lots(conn, pid, mid, at, redeeming) if redeeming > 0 else (),
         pending_points=int(pending),
@@ -159,6 +159,20 @@ def load_member(
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
         points_remainder=Fraction(row["points_remainder"], REMAINDER_UNITS),
         spendable_points=spendable,
+    )
+
+
+def _tier_for_pricing(
+    conn: Connection, model: ProgrammeModel, row: RowMapping, today: date
+) -> str | None:
+    """The earned level, or a bought one holding today if higher (``engine.ledger.paid``);
+    programmes with no paid level never read the bought levels."""
+    levels = model.tiers.levels
+    if not any("paid" in level for level in levels):
+        return row["tier"]
+    bought = paid.holding(conn, row["programme"], row["id"], today)
+    return paid.effective_tier(
+        [level["id"] for level in levels], row["tier"], bought["level"] if bought else None
     )
 
 

@@ -439,3 +439,24 @@ campaign_critical_points = Table(
     Column("analysis", JSON, nullable=False),  # the detection's figures, for the record
     Column("resolved_at", Moment(), nullable=False),
 )
+
+# Bought levels (a paid tier, ``engine.ledger.paid``): one row per purchase or renewal, keyed
+# by the write's id (its transactions row shares it, so a retry replays). The level holds
+# from ``starts_on`` to ``ends_on``, local days, both inclusive; a cancellation ends it on its
+# day (``cancelled_at``) and may give back part of the fee (``refunded``).
+paid_levels = Table(
+    "paid_levels",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("level", String(64), nullable=False),
+    Column("fee", MONEY, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("renewal", Boolean, nullable=False),
+    Column("paid_at", Moment(), nullable=False),
+    Column("cancelled_at", Moment(), nullable=True),
+    Column("refunded", MONEY, nullable=True),
+    Index("ix_paid_levels_member", "programme", "member_id", "ends_on"),
+)

@@ -8,12 +8,33 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Table, select
 
+from engine.ledger import paid
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
 from engine.pricing import Evaluator
 from engine.pricing.tiers import progress
 
 HISTORY_PAGE = 20
+
+
+def _bought(
+    conn: Connection, evaluator: Evaluator, member_id: str, at: datetime, priced_as: str | None
+) -> dict[str, Any] | None:
+    """The bought level holding now (``engine.ledger.paid``) and the level the member is
+    priced at; None when none holds."""
+    if not any("paid" in level for level in evaluator.model.tiers.levels):
+        return None
+    today = at.astimezone(evaluator.tz).date()
+    bought = paid.holding(conn, evaluator.programme.id, member_id, today)
+    if bought is None:
+        return None
+    return {
+        "level": bought["level"],
+        "purchase": bought["id"],
+        "starts_on": _iso(bought["starts_on"]),
+        "ends_on": _iso(bought["ends_on"]),
+        "priced_as": priced_as,
+    }
 
 
 def member_view(
@@ -56,6 +77,7 @@ def member_view(
             "next": standing.next_tier,
             "next_threshold": _money(standing.next_threshold),
             "remaining_to_next": _money(standing.remaining),
+            "paid": _bought(conn, evaluator, member_id, at, member.tier),
         },
         "lots": _lots(conn, programme, member_id),
         "history": _history(conn, programme, member_id, before, limit),

@@ -284,6 +284,16 @@ def _downgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Co
     }
 
 
+def _paid_level_ending(setup: Setup, payload: Mapping[str, Any], row: RowMapping) -> Context:
+    ends = date.fromisoformat(payload["ends_on"])
+    return {
+        "paid_tier": setup.tier_name(payload["level"]),
+        "ends_on": setup.formats.day(ends),
+        "days_left": (ends - row["due"]).days,
+        **setup.formats.amounts("fee", setup.amount(payload["fee"])),
+    }
+
+
 def tier_after_review(setup: Setup, tier: str, spend: Decimal) -> str:
     """The tier kept at the review: one level down, or the highest the spend qualifies for."""
     rank = setup.levels.index(tier)
@@ -319,6 +329,7 @@ SPECIFIC: dict[str, Callable[[Setup, Mapping[str, Any], RowMapping], Context]] =
     "downgrade": _downgrade,
     "never_bought": _never_bought,
     "holiday": _holiday,
+    "paid_level_ending": _paid_level_ending,
 }
 
 

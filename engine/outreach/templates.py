@@ -86,6 +86,13 @@ BY_TRIGGER: dict[str, dict[str, str]] = {
         "previous_tier": "the name of the tier before the upgrade",
         "since": "the day of the upgrade",
     },
+    "paid_level_ending": {
+        "paid_tier": "the name of the bought level",
+        "ends_on": "the last day the bought level holds",
+        "days_left": "days from today to ends_on (0 = today)",
+        "fee": "the fee last paid for it, e.g. 1,880.00",
+        "fee_money": "the same with the currency symbol",
+    },
     "downgrade": {
         "review_date": "the last day the current tier lasts",
         "new_tier": "the name of the tier the member keeps after the review",

@@ -42,12 +42,14 @@ from sqlalchemy import (
 
 from engine.calendar import add_months, end_of_day, start_of_day
 from engine.ledger.idempotency import jsonable
+from engine.ledger.kinds import PURCHASE_KINDS
 from engine.ledger.tables import (
     MONEY,
     Moment,
     lots,
     members,
     outreach_tasks,
+    paid_levels,
     tier_history,
     transactions,
 )
@@ -326,7 +328,7 @@ def _learned_cycles(scope: Scope, candidates: Any, span: tuple[datetime, datetim
         .where(
             transactions.c.programme == scope.programme,
             transactions.c.member_id.in_(select(candidates.c.member_id)),
-            transactions.c.kind == "sale",
+            transactions.c.kind.in_(PURCHASE_KINDS),
             transactions.c.at >= span[0],
         )
         .distinct()
@@ -381,7 +383,7 @@ def _category_cycles(scope: Scope, candidates: Any, by_category: Mapping[str, in
         .where(
             transactions.c.programme == scope.programme,
             last_sale,
-            transactions.c.kind == "sale",
+            transactions.c.kind.in_(PURCHASE_KINDS),
             category.in_(list(by_category)),
         )
         .group_by(transactions.c.member_id)
@@ -568,6 +570,43 @@ def holiday(scope: Scope, trigger: Trigger) -> Select[Any] | None:
         ).label("payload"),
     ).where(*reachable(scope, trigger["channel"]))
 
+# --- paid level ending ----------------------------------------------------------------------
+
+PAID_LEVEL_NOTICE_DAYS = 30  # the renewal reminder's default lead, without days_before
+
+
+def paid_level_ending(scope: Scope, trigger: Trigger) -> Select[Any]:
+    """Members whose bought level (``engine.ledger.paid``) holds for the last time within
+    ``days_before`` days and is not renewed: the renewal reminder; the occasion is the level
+    and its last day, so each term is reminded once."""
+    days = trigger.get("days_before", PAID_LEVEL_NOTICE_DAYS)
+    later = paid_levels.alias("later")
+    renewed = exists().where(
+        later.c.programme == paid_levels.c.programme,
+        later.c.member_id == paid_levels.c.member_id,
+        later.c.ends_on > paid_levels.c.ends_on,
+        later.c.starts_on <= later.c.ends_on,
+    )
+    ends = scope.sql.date_text(paid_levels.c.ends_on)
+    return (
+        select(
+            paid_levels.c.member_id.label("member_id"),
+            scope.sql.concat(paid_levels.c.level, ":", ends).label("cycle"),
+            scope.sql.json_object(
+                level=paid_levels.c.level, ends_on=ends, fee=scope.sql.text(paid_levels.c.fee)
+            ).label("payload"),
+        )
+        .select_from(paid_levels.join(members, _member_join(scope, paid_levels.c.member_id)))
+        .where(
+            *reachable(scope, trigger["channel"]),
+            paid_levels.c.programme == scope.programme,
+            paid_levels.c.starts_on <= paid_levels.c.ends_on,
+            paid_levels.c.ends_on >= scope.today,
+            paid_levels.c.ends_on <= scope.today + timedelta(days=days),
+            ~renewed,
+        )
+    )
+
 
 FINDERS: dict[str, Callable[[Scope, Trigger], Select[Any] | None]] = {
     "points_expiring": points_expiring,
@@ -577,4 +616,5 @@ FINDERS: dict[str, Callable[[Scope, Trigger], Select[Any] | None]] = {
     "tier_change": tier_change,
     "never_bought": never_bought,
     "holiday": holiday,
+    "paid_level_ending": paid_level_ending,
 }

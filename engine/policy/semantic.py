@@ -464,23 +464,30 @@ def _unreachable_groups(groups: list[dict[str, Any]], path: Path) -> Iterator[Pr
 
 def check_outreach(doc: Document) -> Iterator[Problem]:
     needs = {
-        "days_before": "points_expiring",
-        "cycle_days": "lapse",
-        "within_amount": "near_upgrade",
-        "change": "tier_change",
-        "after_days": "never_bought",
-        "until_days": "never_bought",
-        "holidays": "holiday",
-        "days_ahead": "holiday",
+        "days_before": ("points_expiring", "paid_level_ending"),
+        "cycle_days": ("lapse",),
+        "within_amount": ("near_upgrade",),
+        "change": ("tier_change",),
+        "after_days": ("never_bought",),
+        "until_days": ("never_bought",),
+        "holidays": ("holiday",),
+        "days_ahead": ("holiday",),
     }
     for index, trigger in enumerate(doc.get("outreach", [])):
-        for field, trigger_kind in needs.items():
-            if field in trigger and trigger["trigger"] != trigger_kind:
+        for field, trigger_kinds in needs.items():
+            if field in trigger and trigger["trigger"] not in trigger_kinds:
                 yield Problem(
-                    f"'{field}' only applies to {trigger_kind} triggers, not {trigger['trigger']}",
+                    f"'{field}' only applies to {' and '.join(trigger_kinds)} triggers, "
+                    f"not {trigger['trigger']}",
                     ("outreach", index, field),
                     severity="warning",
                 )
+        levels = doc.get("tiers", {}).get("levels", [])
+        if trigger["trigger"] == "paid_level_ending" and not any("paid" in x for x in levels):
+            yield Problem(
+                "a paid_level_ending trigger needs a level that can be bought (paid)",
+                ("outreach", index, "trigger"),
+            )
         if trigger["trigger"] == "near_upgrade" and not doc.get("tiers"):
             yield Problem("a near_upgrade trigger needs tiers", ("outreach", index, "trigger"))
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 import engine.outreach.templates  # noqa: F401 (registers the template check with the validator)
 from engine.policy.loader import Programme, validate_paths
@@ -44,6 +46,12 @@ class _Invalid(Exception):
     "proposal, if it exists); with two proposals it applies to the NEW one",
 )
 @click.option(
+    "--database",
+    "database_url",
+    help="a ledger to measure against (its members' qualifying spend): the paid-fee check "
+    "then says which share of members a paid level's fee pays for",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -58,7 +66,12 @@ class _Invalid(Exception):
     help="write the report to this file instead of printing it",
 )
 def review(
-    proposal: str, new: str | None, decisions_file: str | None, fmt: str, output: str | None
+    proposal: str,
+    new: str | None,
+    decisions_file: str | None,
+    database_url: str | None,
+    fmt: str,
+    output: str | None,
 ) -> None:
     """Review PROPOSAL against the six principles and the design checks.
 
@@ -70,11 +83,11 @@ def review(
     """
     try:
         if new is None:
-            programme, result = _reviewed(proposal, decisions_file)
+            programme, result = _reviewed(proposal, decisions_file, database_url)
             text = render(result, fmt)
         else:
             old_programme, old_result = _reviewed(proposal, None)
-            programme, result = _reviewed(new, decisions_file)
+            programme, result = _reviewed(new, decisions_file, database_url)
             text = render_diff(diff_reviews(old_programme, old_result, programme, result), fmt)
     except _Invalid as invalid:
         _print_problems(invalid.problems, fmt)
@@ -83,10 +96,32 @@ def review(
     sys.exit(EXIT_LAUNCHABLE if result.verdict.launchable else EXIT_REWORK)
 
 
-def _reviewed(path: str, decisions_file: str | None) -> tuple[Programme, Review]:
+def _reviewed(
+    path: str, decisions_file: str | None, database_url: str | None = None
+) -> tuple[Programme, Review]:
     programme = _load(_main_file(path))
     decisions = _decisions(programme, decisions_file)
-    return programme, review_programme(programme, decisions)
+    spends = _spends(database_url, programme.id) if database_url else None
+    return programme, review_programme(programme, decisions, spends)
+
+
+def _spends(database_url: str, programme: str) -> list[Decimal]:
+    """Each member's qualifying spend in the ledger (read only). The ledger is imported here:
+    a review without --database never loads it."""
+    from engine.ledger.db import open_database, reading
+    from engine.ledger.tables import members
+
+    engine = open_database(database_url, create=False)
+    try:
+        with reading(engine) as conn:
+            rows = conn.execute(
+                select(members.c.qualifying_spend).where(
+                    members.c.programme == programme, members.c.merged_into.is_(None)
+                )
+            )
+            return [Decimal(str(spend)) for (spend,) in rows]
+    finally:
+        engine.dispose()
 
 
 def _main_file(path: str) -> Path:

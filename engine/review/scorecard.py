@@ -8,7 +8,9 @@ reviewer has looked); otherwise it is not met.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from decimal import Decimal
 
 from engine.policy.loader import Programme
 from engine.policy.source import SourceMap
@@ -26,16 +28,23 @@ from engine.review.model import (
     Verdict,
     locate,
 )
+from engine.review.paid import paid_fee_findings
 from engine.review.principles import READERS
 from engine.review.reading import Document
 
 
-def review_programme(programme: Programme, decisions: Decisions | None = None) -> Review:
-    """Score ``programme`` against the six principles and run the design checks."""
+def review_programme(
+    programme: Programme,
+    decisions: Decisions | None = None,
+    spends: Sequence[Decimal] | None = None,
+) -> Review:
+    """Score ``programme`` against the six principles and run the design checks; ``spends``
+    (each member's qualifying spend, from the ledger) lets the paid-fee check measure."""
     doc, positions = programme.document, programme.positions
     assumed = read_assumptions(doc)
     results = tuple(_judge(p, doc, positions, decisions) for p in PRINCIPLES)
-    findings = [f.placed(positions) for f in design_findings(doc, assumed)]
+    found = [*design_findings(doc, assumed), *paid_fee_findings(doc, spends)]
+    findings = [f.placed(positions) for f in found]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: check order within
     meta = doc["programme"]
     return Review(

@@ -19,9 +19,13 @@ whole batches written; run it again and it skips them.
 ``tags``              optional; a JSON object ``{"gender": "female", "likes": ["tea"]}`` or
                       ``gender=female;likes=tea;likes=cake`` (a repeated key makes a list); keys
                       are lower case letters, digits, ``_`` and ``-``
-``email``, ``phone``  optional; contact addresses
+``email``, ``phone``, optional; contact addresses
+``wechat``
 ``consent_email``,    optional; ``true``/``false`` (also ``yes``/``no``, ``1``/``0``); empty
-``consent_sms``       means not asked
+``consent_sms``,      means not asked. Every outreach channel has its column.
+``consent_call``,
+``consent_app_push``,
+``consent_wechat``
 ====================  ========================================================================
 
 A new member starts at the programme's first level, like an enrolment.
@@ -38,6 +42,11 @@ qualifying spend over from the old system. The member must exist (import members
 ``qualifying``   optional; the part of ``amount`` that counts toward tiers (default: all of it)
 ``expires_at``   optional; when the points expire (a date means the end of that local day);
                  default: the programme's ``expiry`` rule applied to ``at``
+``kind``         optional; ``purchase`` (the default), ``redemption``, ``return``,
+                 ``adjustment`` (``points`` signed) or ``paid_level`` (``level`` bought for
+                 ``amount``); every kind but purchase is written by ``movements``
+``reason``       optional; an adjustment's (or a redemption's, a return's) reason
+``level``        a ``paid_level`` row's level
 ===============  ===============================================================================
 
 Each row becomes a ``transactions`` row (kind ``import``, with its qualifying amount, which
@@ -50,8 +59,10 @@ not repay debt and do not count toward per-period earning caps.
 
 The package's rooms: ``rows`` (the CSV records, batches and the report), ``cells`` (each
 value checked), ``bulk`` (multi-row writes below SQLAlchemy), ``members`` and
-``transactions`` (the two imports), and ``reader`` (the checked transaction rows, read here or
-by a second process). Lots and journal rows are written by ``engine.ledger.postings``.
+``transactions`` (the two imports), ``movements`` (imported redemptions, returns,
+adjustments and paid levels, one by one at their own time), and ``reader`` (the checked
+transaction rows, read here or by a second process). Lots and journal rows are written by
+``engine.ledger.postings``.
 """
 
 from __future__ import annotations

@@ -47,9 +47,16 @@ MEMBER_COLUMNS = (
     "tags",
     "email",
     "phone",
+    "wechat",
     "consent_email",
     "consent_sms",
+    "consent_call",
+    "consent_app_push",
+    "consent_wechat",
 )
+# Every channel outreach can use (``engine.outreach``): an imported member's consent is as
+# complete as an enrolled one's, so call-channel lapse tasks reach imported members too.
+CONSENT_CHANNELS = ("email", "sms", "call", "app_push", "wechat")
 MEMBER_ROW = (
     "programme",
     "id",
@@ -128,7 +135,7 @@ def _member(row: Mapping[str, Any]) -> dict[str, Any]:
         raise RowError("name is longer than 256 characters")
     consent = {
         channel: value
-        for channel in ("email", "sms")
+        for channel in CONSENT_CHANNELS
         if (value := parse_consent(row.get(f"consent_{channel}", ""), f"consent_{channel}"))
         is not None
     }
@@ -138,7 +145,7 @@ def _member(row: Mapping[str, Any]) -> dict[str, Any]:
         "joined": parse_date(row["joined"], "joined"),
         "birthday": parse_optional_date(row.get("birthday", ""), "birthday"),
         "tags": parse_tags(row.get("tags", "")),
-        "contact": {k: row[k] for k in ("email", "phone") if row.get(k)},
+        "contact": {k: row[k] for k in ("email", "phone", "wechat") if row.get(k)},
         "consent": consent,
     }
 

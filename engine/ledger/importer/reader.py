@@ -29,12 +29,48 @@ from engine.ledger.importer.rows import ImportReport, Rejected, RowError, Rows, 
 if TYPE_CHECKING:
     from engine.pricing import Evaluator
 
-TRANSACTION_COLUMNS = ("id", "member_id", "at", "amount", "points", "qualifying", "expires_at")
+TRANSACTION_COLUMNS = (
+    "id",
+    "member_id",
+    "at",
+    "amount",
+    "points",
+    "qualifying",
+    "expires_at",
+    "kind",
+    "reason",
+    "level",
+)
+# The ``kind`` column's words; empty means a purchase (files written before it existed).
+KINDS = ("purchase", "redemption", "return", "adjustment", "paid_level")
+MAX_REASON = 500
 encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A checked row, in the staging table's column order (``line`` first, ``lot_id`` last are
 # added at staging), then the purchase's local day (for anniversary years).
 ID, MEMBER, AT, PS, SPEND, POINTS = range(6)
-DAY = 10
+DAY = 11
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A checked row that is not a purchase: written one by one, at its own ``at``, after the
+    batch's purchases (``engine.ledger.importer.movements``). ``points`` is signed for an
+    adjustment, 0 or more otherwise; ``qualifying`` is what a return takes off tier spend."""
+
+    kind: str  # redemption, return or adjustment
+    id: str
+    member_id: str
+    at: datetime
+    points: int
+    amount: Decimal
+    qualifying: Decimal
+    reason: str | None
+    request: str
+    digest: str
+    level: str | None = None  # a paid_level row: the level bought (its fee is ``amount``)
+
+    def __getitem__(self, index: int) -> Any:  # the id and member as a staged row has them
+        return (self.id, self.member_id)[index]
 
 
 @dataclass
@@ -66,7 +102,12 @@ class RowParser:
             period_kind=model.tiers.period,
         )
 
-    def parse(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def parse(self, row: Mapping[str, Any]) -> tuple[Any, ...] | Movement:
+        kind = (row.get("kind") or "purchase").lower()
+        if kind not in KINDS:
+            raise RowError(f"kind '{row['kind']}' must be one of {', '.join(KINDS)}")
+        if kind != "purchase":
+            return self.movement(kind, row)
         at = parse_moment(row["at"], "at", self.tz)
         amount = parse_money(row["amount"], "amount", self.quantum, self.code)
         qualifying = row.get("qualifying")
@@ -85,7 +126,39 @@ class RowParser:
         ident, member = parse_id(row["id"], "id"), parse_id(row["member_id"], "member_id")
         return (ident, member, self.dialect.at(at), starts,
                 self.dialect.money(spend), parse_points(row["points"]), expires, pending,
-                request, digest, day)  # fmt: skip
+                request, digest, self.dialect.money(amount), day)  # fmt: skip
+
+    def movement(self, kind: str, row: Mapping[str, Any]) -> Movement:
+        at = parse_moment(row["at"], "at", self.tz)
+        amount = parse_money(row["amount"], "amount", self.quantum, self.code)
+        qualifying = row.get("qualifying")
+        spend = (
+            parse_money(qualifying, "qualifying", self.quantum, self.code) if qualifying else amount
+        )
+        if kind != "return":
+            spend = Decimal(0)
+        text = row["points"]
+        if kind == "adjustment":
+            sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+            points = sign * parse_points(digits)
+            if not points:
+                raise RowError("an adjustment's points must not be 0")
+        else:
+            points = parse_points(text)
+        reason = row.get("reason") or None
+        if reason and len(reason) > MAX_REASON:
+            raise RowError(f"reason is longer than {MAX_REASON} characters")
+        if row.get("expires_at"):
+            raise RowError(f"expires_at is for purchases, not a {kind}")
+        level = row.get("level") or None
+        if (kind == "paid_level") != bool(level):
+            raise RowError("a paid_level row names its level (and only such a row does)")
+        if kind == "paid_level" and points:
+            raise RowError("a paid_level row moves no points: points must be 0")
+        request = encode_json(row)
+        return Movement(kind, parse_id(row["id"], "id"), parse_id(row["member_id"], "member_id"),
+                        at, points, amount, spend, reason, request,
+                        hashlib.sha256(request.encode()).hexdigest(), level)  # fmt: skip
 
     def _day(self, day: date, at: datetime) -> tuple[Any, Any, Any]:
         """For ``day``, as the driver takes them: the lot's expiry, the end of pending and the
@@ -113,7 +186,7 @@ class RowParser:
 
 @dataclass(frozen=True)
 class Batch:
-    rows: list[tuple[int, tuple[Any, ...]]]  # (line, checked row)
+    rows: list[tuple[int, tuple[Any, ...] | Movement]]  # (line, checked row)
     rejected: list[Rejected]
     read: int
     done: int  # bytes of the file read so far

@@ -23,11 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from engine.errors import InputError
 from engine.ledger.dialect import DriverValues
 from engine.ledger.importer.bulk import Bulk
+from engine.ledger.importer.movements import write_movements
 from engine.ledger.importer.reader import (
     DAY,
     ID,
     MEMBER,
     POINTS,
+    Movement,
     Reader,
     RowParser,
     batches_of,
@@ -51,16 +53,18 @@ STAGE_COLUMNS = (
     "pending_until",
     "request",
     "digest",
+    "amount",
     "lot_id",
 )
 STAGE_TABLE = {
     "postgresql": f"""CREATE TEMPORARY TABLE {STAGE} (line integer, id text PRIMARY KEY,
         member_id text, at timestamptz, ps date, spend numeric, points bigint,
         expires_at timestamptz, pending_until timestamptz, request json, digest text,
-        lot_id integer) ON COMMIT DROP""",
+        amount numeric, lot_id integer) ON COMMIT DROP""",
     "sqlite": f"""CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (line INTEGER,
         id TEXT PRIMARY KEY, member_id TEXT, at TEXT, ps TEXT, spend REAL, points INTEGER,
-        expires_at TEXT, pending_until TEXT, request TEXT, digest TEXT, lot_id INTEGER)""",
+        expires_at TEXT, pending_until TEXT, request TEXT, digest TEXT, amount REAL,
+        lot_id INTEGER)""",
 }
 SKIP_EXISTING = f"""DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM transactions t
     WHERE t.programme = ? AND t.id = {STAGE}.id)"""
@@ -73,7 +77,8 @@ INSERT_TRANSACTIONS = f"""INSERT INTO transactions (programme, id, kind, member_
         request_hash, request, response, status, points_earned, points_redeemed,
         points_settled, qualifying, at, created_at)
     SELECT ?, id, 'import', member_id, digest, request,
-        {{json_object}}('status', 'imported', 'points', points), 201, points, 0, 0, spend, at, ?
+        {{json_object}}('status', 'imported', 'points', points,
+        'totals', {{json_object}}('amount', amount)), 201, points, 0, 0, spend, at, ?
     FROM {STAGE}"""
 # Per member: points added, the latest purchase, and the spend of the batch's latest period
 # (added if it is the member's current period, replacing it if newer, ignored if older).
@@ -133,10 +138,13 @@ def import_transactions(
         for batch in batches:
             report.read += batch.read
             report.rejected += batch.rejected
-            rows = batch.rows
+            rows = _unique(batch.rows, report)
+            moves = [(line, row) for line, row in rows if isinstance(row, Movement)]
+            purchases = [(line, row) for line, row in rows if not isinstance(row, Movement)]
             if reader.parser.period_kind == "anniversary_year":
-                rows = _placed(engine, reader.parser, writer.programme, rows, report)
-            writer.write(engine, _unique(rows, report), report)
+                purchases = _placed(engine, reader.parser, writer.programme, purchases, report)
+            writer.write(engine, purchases, report)
+            write_movements(engine, evaluator, moves, report, writer.now)
             progress(batch.done, batch.size)
     report.rejected.sort(key=lambda rejected: rejected.line)
     return report
@@ -214,11 +222,9 @@ def _stage(bulk: Bulk, rows: list[tuple[Any, ...]]) -> None:
         bulk.conn.exec_driver_sql(f"ANALYZE {STAGE}")
 
 
-def _unique(
-    rows: list[tuple[int, tuple[Any, ...]]], report: ImportReport
-) -> list[tuple[int, tuple[Any, ...]]]:
+def _unique(rows: list[tuple[int, Any]], report: ImportReport) -> list[tuple[int, Any]]:
     """The rows whose id did not come earlier in the batch (a repeat is skipped)."""
-    seen: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    seen: dict[str, tuple[int, Any]] = {}
     for line, row in rows:
         if row[ID] in seen:
             report.skipped += 1
