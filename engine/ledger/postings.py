@@ -35,14 +35,22 @@ from engine.calendar import local_date, status_valid_until
 from engine.errors import ConflictError
 from engine.ledger import dialect
 from engine.ledger.offers import use_member_offers
-from engine.ledger.state import Needs, current_period_start, period_starts
+from engine.ledger.state import (
+    Needs,
+    counted_model,
+    current_period_start,
+    metric_row_start,
+    period_starts,
+)
 from engine.ledger.tables import (
     journal,
     lots,
+    member_metrics,
     members,
     offer_uses,
     period_points,
     sale_attributions,
+    sale_metrics,
     tier_history,
     transactions,
 )
@@ -89,6 +97,11 @@ def post_quote(
         },
     )
     today = local_date(at, evaluator.tz)
+    model = counted_model(evaluator.model)
+    if model is not None and quote.tier.added_by_line:
+        start = metric_row_start(model, row, today)
+        record_sale_metrics(conn, programme, quote.transaction_id, start, quote.tier.added_by_line)
+        add_metric_totals(conn, programme, member_id, start, quote.tier.added)
     values: dict[str, Any] = {
         "balance": balance,
         "debt": debt,
@@ -330,6 +343,104 @@ def _period_points_upsert(backend: Any) -> Any:
 PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cache
     dialect.POSTGRESQL: _period_points_upsert(postgresql),
     dialect.SQLITE: _period_points_upsert(sqlite),
+}
+
+
+def add_metric_totals(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    window_start: date,
+    amounts: Mapping[str, Decimal],
+) -> None:
+    """Add each metric's amount to the member's window total (an upsert; a return passes
+    negated amounts). Zero amounts write nothing."""
+    rows = [
+        {
+            "programme": programme,
+            "member_id": member_id,
+            "window_start": window_start,
+            "metric": metric,
+            "total": amount,
+        }
+        for metric, amount in amounts.items()
+        if amount
+    ]
+    if rows:
+        conn.execute(METRIC_TOTALS_UPSERT[dialect.name(conn)], rows)
+
+
+def record_sale_metrics(
+    conn: Connection,
+    programme: str,
+    sale_id: str,
+    window_start: date,
+    by_line: Mapping[str, Mapping[str, Decimal]],
+) -> None:
+    """What the sale added per line and metric, and to which window: its returns' share."""
+    conn.execute(
+        insert(sale_metrics),
+        [
+            {
+                "programme": programme,
+                "sale_id": sale_id,
+                "line_id": line_id,
+                "metric": metric,
+                "window_start": window_start,
+                "amount": amount,
+            }
+            for line_id, amounts in by_line.items()
+            for metric, amount in amounts.items()
+        ],
+    )
+
+
+def reverse_sale_metrics(
+    conn: Connection,
+    sale: RowMapping,
+    counts: Mapping[str, int],
+    left: Mapping[str, int],
+    sold: Mapping[str, int],
+) -> None:
+    """Take back what the returned units added, from the window the sale counted in: each
+    line's share by units (cumulative, so the last return takes the exact remainder); the
+    whole-sale part (stays, per-sale quantities) with the last unit of the sale."""
+    rows = conn.execute(
+        select(sale_metrics).where(
+            sale_metrics.c.programme == sale["programme"], sale_metrics.c.sale_id == sale["id"]
+        )
+    ).mappings()
+    complete = all(left[k] - counts.get(k, 0) == 0 for k in sold)
+    back: dict[date, dict[str, Decimal]] = {}
+    for row in rows:
+        line = row["line_id"]
+        if line not in sold:
+            share = row["amount"] if complete else Decimal(0)
+        else:
+            done, now = sold[line] - left[line], sold[line] - left[line] + counts.get(line, 0)
+            share = _part(row["amount"], now, sold[line]) - _part(row["amount"], done, sold[line])
+        totals = back.setdefault(row["window_start"], {})
+        totals[row["metric"]] = totals.get(row["metric"], Decimal(0)) - share
+    for start, amounts in back.items():
+        add_metric_totals(conn, sale["programme"], sale["member_id"], start, amounts)
+
+
+def _part(amount: Decimal, units: int, of: int) -> Decimal:
+    # Four places, as stored; ``units == of`` gives the amount exactly.
+    return amount if units == of else (amount * units / of).quantize(Decimal("0.0001"))
+
+
+def _metric_totals_upsert(backend: Any) -> Any:
+    upsert = backend.insert(member_metrics)
+    return upsert.on_conflict_do_update(
+        index_elements=["programme", "member_id", "window_start", "metric"],
+        set_={"total": member_metrics.c.total + upsert.excluded.total},
+    )
+
+
+METRIC_TOTALS_UPSERT = {
+    dialect.POSTGRESQL: _metric_totals_upsert(postgresql),
+    dialect.SQLITE: _metric_totals_upsert(sqlite),
 }
 
 

@@ -364,3 +364,41 @@ app_secrets = Table(
     Column("value", String(128), nullable=False),
     Column("created_at", Moment(), nullable=False),
 )
+
+# Per-member, per-window totals of each declared tier metric (issue 12), kept by the posting
+# that changes them (an upsert adding the sale's contribution; returns add it negated). Fixed
+# windows key rows by the window's first day; rolling windows by the month of the posting,
+# so a rolling 12-month total reads at most 12 rows however long the member's history is.
+member_metrics = Table(
+    "member_metrics",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("window_start", Date, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("total", MONEY, nullable=False, default=0),
+)
+
+# What each sale added to each metric, per line (line "" for per-transaction quantities), and
+# in which window: a return takes back its lines' share from the window the sale counted in.
+sale_metrics = Table(
+    "sale_metrics",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("line_id", ID, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("window_start", Date, nullable=False),
+    Column("amount", MONEY, nullable=False),
+)
+
+# Top-percent thresholds as the tier review resolved them, with the day it did: every
+# evaluator (the till, tier.next, outreach) builds its tier model from these.
+tier_thresholds = Table(
+    "tier_thresholds",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("tier", String(64), primary_key=True),
+    Column("amount", MONEY, nullable=False),
+    Column("computed_on", Date, nullable=False),
+)

@@ -78,6 +78,9 @@ class Member:
     campaigns: Mapping[str, str] = field(default_factory=dict)
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     offers: tuple[MemberOffer, ...] = ()  # outreach entitlements held (stored members only)
+    # Current-window totals of each declared tier metric ("nights": 14), for programmes that
+    # declare ``tiers.metrics`` (the ledger's ``member_metrics``; a scenario's ``metrics``).
+    metric_totals: Mapping[str, Decimal] = field(default_factory=dict)
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
@@ -96,6 +99,9 @@ class Line:
     unit_price: Decimal
     category: str = ""
     discount: Decimal = Decimal(0)
+    # What the line says towards tier metrics (quantities, flags, attributes, stay), as sent:
+    # read only by the tier language (``engine.tiering.quantities``).
+    tiering: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def gross(self) -> Decimal:
@@ -117,6 +123,20 @@ class Transaction:
     channel: str = ""
     redeem_points: int = 0
     claim_reward: str | None = None
+    # The sale's own quantities and flags towards tier metrics, as sent.
+    tiering: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def tier_view(self) -> dict[str, Any]:
+        """The sale as ``engine.tiering.quantities`` reads it (ids, categories, SKUs and what
+        each line says towards tier metrics)."""
+        return {
+            **self.tiering,
+            "lines": [
+                {"id": ln.id, "sku": ln.sku, "quantity": ln.quantity, "category": ln.category}
+                | dict(ln.tiering)
+                for ln in self.lines
+            ],
+        }
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -141,6 +161,7 @@ def parse_member(data: Any, currency: Currency) -> Member:
         last_purchase_at=reader.moment(data, "last_purchase_at"),
         campaigns=dict(data.get("campaigns", {})),
         usage={k: dict(v) for k, v in data.get("usage", {}).items()},
+        metric_totals={k: Decimal(str(v)) for k, v in data.get("metrics", {}).items()},
     )
     reader.raise_if_any("the member state is invalid")
     return member
@@ -162,12 +183,20 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
         channel=data.get("channel", ""),
         redeem_points=data.get("redeem_points", 0),
         claim_reward=data.get("claim_reward"),
+        tiering=_tiering(data),
     )
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
     reader.sale_size(lines)
     reader.raise_if_any("the transaction is invalid")
     return transaction
+
+
+TIERING_FIELDS = ("quantities", "flags", "attributes", "stay")
+
+
+def _tiering(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: data[key] for key in TIERING_FIELDS if key in data}
 
 
 def _shape(data: Any, schema: str) -> list[Problem]:
@@ -247,6 +276,7 @@ class _Reader:
             unit_price=self.money(data, "unit_price", path) or Decimal(0),
             category=data.get("category", ""),
             discount=self.money(data, "discount", path) or Decimal(0),
+            tiering=_tiering(data),
         )
         if line.unit_price < 0:
             self.add((*path, "unit_price"), "a unit price cannot be negative")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from engine.money import currency, from_minor
@@ -160,7 +161,30 @@ class Quote:
             "next": tier.next_tier,
             "next_threshold": str(tier.next_threshold) if tier.next_threshold is not None else None,
             "remaining_to_next": str(remaining) if remaining is not None else None,
+        } | self._tier_path()
+
+    def _tier_path(self) -> dict[str, Any]:
+        """Programmes counting tier metrics: the window totals after the sale and the closest
+        path to the next tier ("3 nights to Gold"); absent for today's spend ladders."""
+        tier = self.tier
+        if tier.path is None:
+            return {}
+        return {
+            "totals_after": {m: _number(v) for m, v in (tier.totals_after or {}).items()},
+            "path": [
+                {
+                    "metric": s.metric,
+                    "remaining": _number(s.remaining),
+                    "at_least": _number(s.at_least),
+                }
+                for s in tier.path
+            ],
         }
+
+
+def _number(value: Decimal) -> str:
+    """A metric amount as an exact string without trailing zeros ("3", "1.5")."""
+    return f"{value.normalize():f}"
 
 
 def _status(total: int, pending_until: datetime | None) -> str:
