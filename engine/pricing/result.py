@@ -169,7 +169,11 @@ class Quote:
         tier = self.tier
         if tier.path is None:
             return {}
+        remaining = tier.remaining
         return {
+            # Metric amounts, not money: exact, without the ledger's trailing zeros.
+            "remaining_to_next": _number(remaining) if remaining is not None else None,
+            "next_threshold": _number(tier.next_threshold) if tier.next_threshold else None,
             "totals_after": {m: _number(v) for m, v in (tier.totals_after or {}).items()},
             "path": [
                 {
