@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from engine.money import currency, from_minor
 from engine.pricing.earning import Earned
 from engine.pricing.model import Line
 from engine.pricing.offers import Applied, Skipped
-from engine.pricing.tiers import Progress
+from engine.pricing.tiers import Progress, metric_json
 
 
 @dataclass
@@ -165,30 +164,11 @@ class Quote:
 
     def _tier_path(self) -> dict[str, Any]:
         """Programmes counting tier metrics: the window totals after the sale and the closest
-        path to the next tier ("3 nights to Gold"); absent for today's spend ladders."""
-        tier = self.tier
-        if tier.path is None:
-            return {}
-        remaining = tier.remaining
-        return {
-            # Metric amounts, not money: exact, without the ledger's trailing zeros.
-            "remaining_to_next": _number(remaining) if remaining is not None else None,
-            "next_threshold": _number(tier.next_threshold) if tier.next_threshold else None,
-            "totals_after": {m: _number(v) for m, v in (tier.totals_after or {}).items()},
-            "path": [
-                {
-                    "metric": s.metric,
-                    "remaining": _number(s.remaining),
-                    "at_least": _number(s.at_least),
-                }
-                for s in tier.path
-            ],
-        }
-
-
-def _number(value: Decimal) -> str:
-    """A metric amount as an exact string without trailing zeros ("3", "1.5")."""
-    return f"{value.normalize():f}"
+        path to the next tier ("3 nights to Gold")."""
+        shown = metric_json(self.tier)
+        if "totals" in shown:
+            shown["totals_after"] = shown.pop("totals")
+        return shown
 
 
 def _status(total: int, pending_until: datetime | None) -> str:

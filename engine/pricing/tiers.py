@@ -57,6 +57,33 @@ class Progress:
         return total
 
 
+def metric_json(progress: Progress) -> dict[str, Any]:
+    """The metric side of progress as JSON (the quote's ``tier`` and the member view's):
+    amounts are counts, not money, so exact and without trailing zeros; {} for programmes
+    on today's spend ladder."""
+    if progress.path is None:
+        return {}
+    remaining, threshold = progress.remaining, progress.next_threshold
+    return {
+        "remaining_to_next": amount_text(remaining) if remaining is not None else None,
+        "next_threshold": amount_text(threshold) if threshold is not None else None,
+        "totals": {m: amount_text(v) for m, v in (progress.totals_after or {}).items()},
+        "path": [
+            {
+                "metric": s.metric,
+                "remaining": amount_text(s.remaining),
+                "at_least": amount_text(s.at_least),
+            }
+            for s in progress.path
+        ],
+    }
+
+
+def amount_text(value: Decimal) -> str:
+    """A metric amount as exact text without trailing zeros ("3", "1.5", "40000")."""
+    return f"{value.normalize():f}"
+
+
 def metric_progress(
     model: TierModel,
     tier_before: str | None,
