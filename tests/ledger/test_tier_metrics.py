@@ -48,7 +48,13 @@ def stay(sale_id: str, at: str, check_in: str, nights: int, *, hotel: str = "sh-
                 "unit_price": "500.00",
                 "stay": {"property": hotel, "check_in": check_in, "nights": nights},
             },
-            {"id": "tax", "sku": "CITY-TAX", "category": "taxes", "quantity": 1, "unit_price": "20.00"},
+            {
+                "id": "tax",
+                "sku": "CITY-TAX",
+                "category": "taxes",
+                "quantity": 1,
+                "unit_price": "20.00",
+            },
         ],
     }
     if flags:
@@ -75,7 +81,9 @@ def tier_of(database, programme: str, member: str) -> str | None:
 
 def test_each_sale_adds_its_nights_and_stays_to_the_members_year_total(ledger, database):
     ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3))
-    ledger.commit_sale(HOTEL, "h1", stay("s2", "2027-05-02T11:00:00+08:00", "2027-04-30", 2, hotel="bj"))
+    ledger.commit_sale(
+        HOTEL, "h1", stay("s2", "2027-05-02T11:00:00+08:00", "2027-04-30", 2, hotel="bj")
+    )
     year = date(2027, 1, 1)
     assert totals(database, HOTEL, "h1") == {(year, "nights"): 5, (year, "stays"): 2}
     assert check(database) == []
@@ -86,32 +94,46 @@ def test_the_next_quote_reads_the_stored_totals_and_says_what_is_left(ledger, da
         ledger.commit_sale(
             HOTEL, "h1", stay(f"s{i}", f"2027-0{i + 3}-12T11:00:00+08:00", f"2027-0{i + 3}-05", 5)
         )
-    quote = ledger.quote(HOTEL, "h1", stay("q", "2027-07-01T11:00:00+08:00", "2027-06-28", 3)).as_dict()
+    quote = ledger.quote(
+        HOTEL, "h1", stay("q", "2027-07-01T11:00:00+08:00", "2027-06-28", 3)
+    ).as_dict()
     assert quote["tier"]["path"] == [{"metric": "nights", "remaining": "2", "at_least": "20"}]
     assert quote["tier"]["remaining_to_next"] == "2"
 
 
 def test_crossing_twenty_nights_upgrades_at_the_till(ledger, database):
     ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-02-25", 17))
-    sold = ledger.commit_sale(HOTEL, "h1", stay("s2", "2027-05-02T11:00:00+08:00", "2027-04-29", 3, hotel="bj"))
+    sold = ledger.commit_sale(
+        HOTEL, "h1", stay("s2", "2027-05-02T11:00:00+08:00", "2027-04-29", 3, hotel="bj")
+    )
     assert sold.response["tier"]["after"] == "gold" and sold.response["tier"]["upgraded"]
     assert tier_of(database, HOTEL, "h1") == "gold"
 
 
 def test_an_award_stay_counts_nothing(ledger, database):
-    ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3, flags=["award"]))
+    ledger.commit_sale(
+        HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3, flags=["award"])
+    )
     assert totals(database, HOTEL, "h1") == {}
 
 
 def test_a_new_year_starts_from_nothing(ledger, database):
     ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-12-31T11:00:00+08:00", "2027-12-28", 3))
-    quote = ledger.quote(HOTEL, "h1", stay("q", "2028-01-05T11:00:00+08:00", "2028-01-02", 1)).as_dict()
+    quote = ledger.quote(
+        HOTEL, "h1", stay("q", "2028-01-05T11:00:00+08:00", "2028-01-02", 1)
+    ).as_dict()
     assert quote["tier"]["totals_after"] == {"nights": "1", "stays": "1"}
 
 
-def test_returns_take_back_the_returned_nights_from_the_window_the_sale_counted_in(ledger, database):
+def test_returns_take_back_the_returned_nights_from_the_window_the_sale_counted_in(
+    ledger, database
+):
     ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-12-31T11:00:00+08:00", "2027-12-27", 4))
-    back = {"id": "r1", "at": "2028-01-03T10:00:00+08:00", "lines": [{"line_id": "room", "quantity": 1}]}
+    back = {
+        "id": "r1",
+        "at": "2028-01-03T10:00:00+08:00",
+        "lines": [{"line_id": "room", "quantity": 1}],
+    }
     ledger.return_items(HOTEL, "s1", back)
     year = date(2027, 1, 1)
     assert totals(database, HOTEL, "h1") == {(year, "nights"): 3, (year, "stays"): 1}
