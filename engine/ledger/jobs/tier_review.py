@@ -47,6 +47,7 @@ from engine.ledger.jobs.batches import (
     silent,
 )
 from engine.ledger.tables import MONEY, Moment, members, tier_history, transactions
+from engine.ledger.thresholds import store as store_thresholds
 from engine.pricing import Evaluator
 
 
@@ -298,8 +299,9 @@ def tier_review(
     if not plan.order:
         progress(0, 0)
         return {}
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         thresholds = resolve_thresholds(conn, evaluator, plan)
+        store_thresholds(conn, plan.programme, thresholds, plan.end)
     change = _transition(plan, thresholds)
 
     def work(conn: Connection, bounds: Condition) -> None:
