@@ -46,6 +46,7 @@ from engine.ledger.jobs.batches import (
     member_batches,
     silent,
 )
+from engine.ledger.jobs.metric_review import metric_review
 from engine.ledger.tables import MONEY, Moment, members, tier_history, transactions
 from engine.ledger.thresholds import store as store_thresholds
 from engine.pricing import Evaluator
@@ -295,6 +296,17 @@ def tier_review(
     no spend for the reviewed one.
     """
     now = now or datetime.now(UTC)
+    if evaluator.tier_model is not None:  # the programme declares tier metrics
+        metric_review(
+            engine,
+            evaluator.programme.id,
+            evaluator.tier_model,
+            period_end,
+            now,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        return {}
     plan = review_plan(evaluator, period_end)
     if not plan.order:
         progress(0, 0)
