@@ -288,7 +288,9 @@ class Evaluator:
         lots = member.spendable_lots(at)
         balance = sum(lot.points for lot in lots)
         if transaction.claim_reward:
-            points, value, paid = self._claim(transaction.claim_reward, burn, balance, states)
+            points, value, paid = self._claim(
+                transaction.claim_reward, burn, balance, states, member.tier
+            )
         else:
             points = transaction.redeem_points
             value, paid = self._redeem_value(points, burn, balance, states), states
@@ -322,13 +324,24 @@ class Evaluator:
         return to_minor(value, self.currency)
 
     def _claim(
-        self, reward_id: str, burn: BurnPolicy, balance: int, states: list[LineState]
+        self,
+        reward_id: str,
+        burn: BurnPolicy,
+        balance: int,
+        states: list[LineState],
+        tier: str | None,
     ) -> tuple[int, int, list[LineState]]:
         """Points and value of a catalogue reward, and the lines it pays for."""
         reward = burn.reward(reward_id)
         if reward is None:
             raise RedemptionError(
                 "redemption.unknown_reward", f"There is no reward '{reward_id}' in the catalogue."
+            )
+        if "tiers" in reward and tier not in reward["tiers"]:
+            raise RedemptionError(
+                "redemption.reward_not_for_tier",
+                f"'{reward['name']}' is for {' and '.join(reward['tiers'])} members; "
+                f"this member is {tier or 'without a tier'}.",
             )
         if reward["points"] > balance:
             raise RedemptionError(

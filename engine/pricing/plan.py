@@ -116,13 +116,24 @@ def compile_plan(
         rounding=cast(Rounding, earn.rounding),
         round_per_line=earn.rounding_scope == "line",
         multipliers={
-            tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
+            tier: Multiplier.of(multiplier)
+            for tier, multiplier in (level_multipliers(levels) | dict(earn.multipliers)).items()
         },
         ladder=ladder,
         metric=model.tiers.metric,
         basket_policy=earn.basket_bonuses,
         pending_days=earn.pending_days,
     )
+
+
+def level_multipliers(levels: Sequence[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """Each level's own ``earn_multiplier`` (0 or below 1 included; 1 adds nothing and is
+    left out so traces stay as they were); ``earn.multipliers`` wins where both name a tier."""
+    return {
+        level["id"]: Decimal(str(level["earn_multiplier"]))
+        for level in levels
+        if "earn_multiplier" in level and Decimal(str(level["earn_multiplier"])) != 1
+    }
 
 
 def discounts_by_tier(
