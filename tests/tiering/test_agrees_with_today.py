@@ -6,10 +6,10 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.pricing.tiers import Ladder, thresholds
 from engine.tiering.model import parse
 from engine.tiering.requirements import gap
 from engine.tiering.status import qualified
-from engine.pricing.tiers import Ladder, thresholds
 
 amounts = st.lists(st.integers(1, 5000), min_size=1, max_size=4, unique=True).map(sorted)
 spend = st.integers(0, 6000).map(Decimal)
