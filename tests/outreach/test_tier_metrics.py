@@ -82,4 +82,6 @@ def test_the_downgrade_warning_names_what_keeping_the_tier_needs(database):
     assert who(database) == ["short"]
     [task] = tasks(database)
     # Platinum is kept by 50 nights OR 15 stays: 47 nights (94%) against 14 stays (93%).
-    assert task["message"] == "14 stays by 2027年6月30日 keeps Platinum 白金卡; otherwise Gold 金卡."
+    assert (
+        task["message"] == "14 stays by 2027年6月30日 keeps Platinum 白金卡; otherwise Gold 金卡."
+    )
