@@ -37,6 +37,7 @@ from engine.ledger import dialect
 from engine.ledger.offers import use_member_offers
 from engine.ledger.state import (
     Needs,
+    anchors_of,
     counted_model,
     current_period_start,
     metric_row_start,
@@ -55,6 +56,7 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.pricing import Evaluator, Quote
+from engine.tiering.status import valid_until as tier_valid_until
 
 
 def post_quote(
@@ -119,7 +121,9 @@ def post_quote(
             quote.tier.tier_after,
             today,
             at,
-            "upgrade: qualifying spend crossed the threshold",
+            "upgrade: the tier requirement is met"
+            if model is not None
+            else "upgrade: qualifying spend crossed the threshold",
         )
     conn.execute(MEMBER_UPDATE, {**values, "b_programme": programme, "b_member": member_id})
     return balance
@@ -455,11 +459,12 @@ def change_tier(
 ) -> dict[str, Any]:
     tiers = evaluator.model.tiers
     rule, period, through = tiers.status_lasts, tiers.period, tiers.status_through
-    valid_until = (
-        status_valid_until(today, rule, period, joined=row["joined"], through=through)
-        if tier
-        else None
-    )
+    model = counted_model(evaluator.model)
+    valid_until = None
+    if tier and model is not None:  # §24 validity: fixed date, months from upgrade ...
+        valid_until = tier_valid_until(model, today, anchors_of(row))
+    elif tier:
+        valid_until = status_valid_until(today, rule, period, joined=row["joined"], through=through)
     conn.execute(
         TIER_INSERT,
         {

@@ -110,6 +110,29 @@ def test_crossing_twenty_nights_upgrades_at_the_till(ledger, database):
     assert tier_of(database, HOTEL, "h1") == "gold"
 
 
+def status_of(database, programme: str, member: str):
+    with database.connect() as conn:
+        return conn.execute(
+            select(members.c.tier, members.c.tier_since, members.c.tier_valid_until).where(
+                members.c.programme == programme, members.c.id == member
+            )
+        ).one()
+
+
+def test_gold_earned_in_2027_lasts_to_the_end_of_february_2029(ledger, database):
+    ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-02-25", 20))
+    assert tuple(status_of(database, HOTEL, "h1")) == ("gold", date(2027, 3, 12), date(2029, 2, 28))
+
+
+def test_an_airline_upgrade_on_10_may_lasts_through_may_next_year(ledger, database):
+    ledger.commit_sale(AIRLINE, "a1", flight("f1", "2027-05-10T08:00:00+09:00", "Y", 30, "300000"))
+    assert tuple(status_of(database, AIRLINE, "a1")) == (
+        "silver",
+        date(2027, 5, 10),
+        date(2028, 5, 31),
+    )
+
+
 def test_an_award_stay_counts_nothing(ledger, database):
     ledger.commit_sale(
         HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3, flags=["award"])
