@@ -22,6 +22,7 @@ from sqlalchemy import (
     RowMapping,
     String,
     bindparam,
+    delete,
     func,
     insert,
     literal,
@@ -47,6 +48,7 @@ from engine.ledger.tables import (
     journal,
     lots,
     member_metrics,
+    member_stays,
     members,
     offer_uses,
     period_points,
@@ -56,11 +58,19 @@ from engine.ledger.tables import (
     transactions,
 )
 from engine.pricing import Evaluator, Quote
+from engine.pricing.model import Transaction
+from engine.tiering.model import TierModel
+from engine.tiering.quantities import counted_stays
 from engine.tiering.status import valid_until as tier_valid_until
 
 
 def post_quote(
-    conn: Connection, evaluator: Evaluator, row: RowMapping, quote: Quote, at: datetime
+    conn: Connection,
+    evaluator: Evaluator,
+    row: RowMapping,
+    quote: Quote,
+    at: datetime,
+    transaction: Transaction | None = None,
 ) -> int:
     """Write a committed sale; returns the member's balance afterwards."""
     programme, member_id = row["programme"], row["id"]
@@ -104,6 +114,9 @@ def post_quote(
         start = metric_row_start(model, row, today)
         record_sale_metrics(conn, programme, quote.transaction_id, start, quote.tier.added_by_line)
         add_metric_totals(conn, programme, member_id, start, quote.tier.added)
+    if model is not None and transaction is not None:
+        start = metric_row_start(model, row, today)
+        record_stays(conn, row, quote.transaction_id, start, model, transaction)
     values: dict[str, Any] = {
         "balance": balance,
         "debt": debt,
@@ -350,6 +363,34 @@ PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cac
 }
 
 
+def record_stays(
+    conn: Connection,
+    row: RowMapping,
+    sale_id: str,
+    start: date,
+    model: TierModel,
+    transaction: Transaction,
+) -> None:
+    """Keep the stays the sale counted, for the next quote's ``Member.stays``."""
+    stays = counted_stays(model, transaction.tier_view())
+    if stays:
+        conn.execute(
+            insert(member_stays),
+            [
+                {
+                    "programme": row["programme"],
+                    "sale_id": sale_id,
+                    "property": stay.property,
+                    "first": stay.first,
+                    "member_id": row["id"],
+                    "window_start": start,
+                    "nights": stay.nights,
+                }
+                for stay in stays
+            ],
+        )
+
+
 def add_metric_totals(
     conn: Connection,
     programme: str,
@@ -427,6 +468,12 @@ def reverse_sale_metrics(
         totals[row["metric"]] = totals.get(row["metric"], Decimal(0)) - share
     for start, amounts in back.items():
         add_metric_totals(conn, sale["programme"], sale["member_id"], start, amounts)
+    if complete:  # the sale's stays no longer count, nor join a later folio
+        conn.execute(
+            delete(member_stays).where(
+                member_stays.c.programme == sale["programme"], member_stays.c.sale_id == sale["id"]
+            )
+        )
 
 
 def _part(amount: Decimal, units: int, of: int) -> Decimal:

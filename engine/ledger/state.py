@@ -29,6 +29,7 @@ from engine.ledger.tables import (
     campaign_assignments,
     lots,
     member_metrics,
+    member_stays,
     members,
     offer_uses,
     period_points,
@@ -38,6 +39,7 @@ from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
 from engine.tiering.model import TierModel
+from engine.tiering.quantities import Stay
 from engine.tiering.windows import Anchors, window_of
 
 PERIODS = ("day", "week", "month", "year")
@@ -141,6 +143,7 @@ def load_member(
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
         metric_totals=metric_totals(conn, model, row, today),
+        stays=window_stays(conn, model, row, today),
         spendable_points=spendable,
     )
 
@@ -400,3 +403,29 @@ def metric_totals(
         TOTALS_FROM, {"p": row["programme"], "m": row["id"], "first": first, "last": last}
     )
     return {metric: Decimal(total) for metric, total in rows}
+
+
+STAYS_FROM = select(member_stays.c.property, member_stays.c.first, member_stays.c.nights).where(
+    member_stays.c.programme == bindparam("p"),
+    member_stays.c.member_id == bindparam("m"),
+    member_stays.c.window_start >= bindparam("first"),
+    member_stays.c.window_start <= bindparam("last"),
+)
+
+
+def window_stays(
+    conn: Connection, programme: ProgrammeLike, row: Mapping[Any, Any], today: date
+) -> tuple[Stay, ...]:
+    """The stays counted in the member's current window (programmes counting stays only)."""
+    model = counted_model(programme)
+    if model is None or not any(m.kind == "stays" for m in model.metrics.values()):
+        return ()
+    first, last = window_of(model.window, today, anchors_of(row))
+    if model.window.kind in MONTHLY_WINDOWS:
+        first = first.replace(day=1)
+    else:
+        last = first
+    rows = conn.execute(
+        STAYS_FROM, {"p": row["programme"], "m": row["id"], "first": first, "last": last}
+    )
+    return tuple(Stay(prop, day, nights) for prop, day, nights in rows)

@@ -402,3 +402,18 @@ tier_thresholds = Table(
     Column("amount", MONEY, nullable=False),
     Column("computed_on", Date, nullable=False),
 )
+
+# The stays each sale counted, by window: a later folio continuing one of them (same hotel,
+# checking in the day the other checks out) is the same stay, so the next quote reads them.
+member_stays = Table(
+    "member_stays",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("property", String(128), primary_key=True),
+    Column("first", Date, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("window_start", Date, nullable=False),
+    Column("nights", Integer, nullable=False),
+    Index("ix_member_stays_member", "programme", "member_id", "window_start"),
+)

@@ -17,6 +17,7 @@ from engine.errors import InputError, LoyaltyError
 from engine.money import Currency, parse_money, to_minor
 from engine.policy.problems import Path, Problem
 from engine.policy.schema import schema_problems
+from engine.tiering.quantities import Stay
 
 PERIODS = ("day", "week", "month", "year", "campaign", "ever")
 MIN_YEAR, MAX_YEAR = 1900, 2999  # beyond these, date arithmetic (expiry) and databases overflow
@@ -81,6 +82,8 @@ class Member:
     # Current-window totals of each declared tier metric ("nights": 14), for programmes that
     # declare ``tiers.metrics`` (the ledger's ``member_metrics``; a scenario's ``metrics``).
     metric_totals: Mapping[str, Decimal] = field(default_factory=dict)
+    # The stays already counted in the window (a folio continuing one is not a new stay).
+    stays: tuple[Stay, ...] = ()
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)

@@ -524,6 +524,7 @@ class Evaluator:
             transaction.tier_view(),
             figures,
             qualifying,
+            member.stays,
         )
 
     def _pending(self, at: datetime) -> datetime | None:

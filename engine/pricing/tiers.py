@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.tiering import progress as tier_progress
 from engine.tiering.model import TierModel
-from engine.tiering.quantities import LineFigures, contribution
+from engine.tiering.quantities import LineFigures, Stay, contribution
 from engine.tiering.requirements import Path
 
 # The "line" a sale's per-transaction quantities and its stays are kept under (a return takes
@@ -91,10 +91,11 @@ def metric_progress(
     sale: Mapping[str, Any],
     figures: Mapping[str, LineFigures],
     qualifying: tuple[Decimal, Decimal],
+    earlier: Sequence[Stay] = (),
 ) -> Progress:
     """Progress by the declared metrics: each metric's contribution per line, then the tier
     the window totals reach and the closest path to the next level."""
-    by_line = added_by_line(model, sale, figures)
+    by_line = added_by_line(model, sale, figures, earlier)
     added = {
         m: sum((a.get(m, Decimal(0)) for a in by_line.values()), Decimal(0)) for m in model.metrics
     }
@@ -115,14 +116,17 @@ def metric_progress(
 
 
 def added_by_line(
-    model: TierModel, sale: Mapping[str, Any], figures: Mapping[str, LineFigures]
+    model: TierModel,
+    sale: Mapping[str, Any],
+    figures: Mapping[str, LineFigures],
+    earlier: Sequence[Stay] = (),
 ) -> dict[str, dict[str, Decimal]]:
     """Each line's contribution to per-line metrics; stays and per-transaction quantities
     under ``WHOLE_SALE`` (a stay may span two folios, so it belongs to the sale)."""
     result: dict[str, dict[str, Decimal]] = {}
     for metric in model.metrics.values():
         if metric.kind == "stays" or metric.per == "transaction" or metric.legacy:
-            amount = contribution(metric, sale, figures)
+            amount = contribution(metric, sale, figures, earlier)
             if amount:
                 result.setdefault(WHOLE_SALE, {})[metric.id] = amount
             continue

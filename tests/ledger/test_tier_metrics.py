@@ -133,6 +133,26 @@ def test_an_airline_upgrade_on_10_may_lasts_through_may_next_year(ledger, databa
     )
 
 
+def test_a_folio_continuing_an_earlier_stay_at_the_same_hotel_is_not_a_new_stay(ledger, database):
+    ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3))
+    continued = stay("s2", "2027-03-14T11:00:00+08:00", "2027-03-12", 2)
+    quote = ledger.quote(HOTEL, "h1", continued).as_dict()
+    assert quote["tier"]["totals_after"] == {"nights": "5", "stays": "1"}
+    ledger.commit_sale(HOTEL, "h1", continued)
+    ledger.commit_sale(HOTEL, "h1", stay("s3", "2027-04-14T11:00:00+08:00", "2027-04-12", 2))
+    assert totals(database, HOTEL, "h1") == {
+        (date(2027, 1, 1), "nights"): 7,
+        (date(2027, 1, 1), "stays"): 2,
+    }
+
+
+def test_a_whole_return_forgets_the_sales_stays(ledger, database):
+    ledger.commit_sale(HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3))
+    ledger.return_items(HOTEL, "s1", {"id": "r1", "at": "2027-03-13T10:00:00+08:00"})
+    again = stay("s2", "2027-03-14T11:00:00+08:00", "2027-03-12", 2)
+    assert ledger.quote(HOTEL, "h1", again).as_dict()["tier"]["totals_after"]["stays"] == "1"
+
+
 def test_an_award_stay_counts_nothing(ledger, database):
     ledger.commit_sale(
         HOTEL, "h1", stay("s1", "2027-03-12T11:00:00+08:00", "2027-03-09", 3, flags=["award"])

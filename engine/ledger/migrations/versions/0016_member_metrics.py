@@ -1,4 +1,4 @@
-"""per-member per-window tier metric totals, each sale's contributions, resolved thresholds
+"""tier metric totals per member and window, each sale's contributions and stays, thresholds
 
 Revision ID: 0016
 Revises: 0010
@@ -46,6 +46,22 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "member_stays",
+        sa.Column("programme", sa.String(length=64), nullable=False),
+        sa.Column("sale_id", ID, nullable=False),
+        sa.Column("property", sa.String(length=128), nullable=False),
+        sa.Column("first", sa.Date(), nullable=False),
+        sa.Column("member_id", ID, nullable=False),
+        sa.Column("window_start", sa.Date(), nullable=False),
+        sa.Column("nights", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "programme", "sale_id", "property", "first", name=op.f("pk_member_stays")
+        ),
+    )
+    op.create_index(
+        "ix_member_stays_member", "member_stays", ["programme", "member_id", "window_start"]
+    )
+    op.create_table(
         "tier_thresholds",
         sa.Column("programme", sa.String(length=64), nullable=False),
         sa.Column("tier", sa.String(length=64), nullable=False),
@@ -57,5 +73,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("tier_thresholds")
+    op.drop_index("ix_member_stays_member", table_name="member_stays")
+    op.drop_table("member_stays")
     op.drop_table("sale_metrics")
     op.drop_table("member_metrics")
