@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import Engine, text
@@ -11,6 +12,7 @@ from api.settings import Settings
 from engine.ledger.db import open_database, reading
 from engine.ledger.programmes import ProgrammeStore
 from engine.ledger.service import Ledger
+from engine.ledger.thresholds import stored as stored_thresholds
 from engine.registry import Registry
 
 
@@ -27,6 +29,9 @@ class Services:
         registry = Registry(
             settings.rules,
             matcher=settings.matcher,
+            # Top-percent thresholds as the last tier review resolved them, read whenever an
+            # evaluator is built (at start and for each new programme version).
+            thresholds=partial(stored_thresholds, database),
             store=ProgrammeStore(database),  # what every worker serves is the database's fact
         )
         registry.start()

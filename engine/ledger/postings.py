@@ -21,6 +21,7 @@ from sqlalchemy import (
     RowMapping,
     String,
     bindparam,
+    delete,
     func,
     insert,
     literal,
@@ -35,23 +36,42 @@ from engine.errors import ConflictError
 from engine.ledger import dialect
 from engine.ledger.db import inserted_id
 from engine.ledger.offers import use_member_offers
-from engine.ledger.state import Needs, current_period_start, period_starts
+from engine.ledger.state import (
+    Needs,
+    anchors_of,
+    counted_model,
+    current_period_start,
+    metric_row_start,
+    period_starts,
+)
 from engine.ledger.tables import (
     journal,
     lots,
+    member_metrics,
+    member_stays,
     members,
     offer_uses,
     period_points,
     sale_attributions,
+    sale_metrics,
     tier_history,
     transactions,
 )
 from engine.pricing import Evaluator, Quote
+from engine.pricing.model import Transaction
 from engine.pricing.result import remainder_units
+from engine.tiering.model import TierModel
+from engine.tiering.quantities import counted_stays
+from engine.tiering.status import valid_until as tier_valid_until
 
 
 def post_quote(
-    conn: Connection, evaluator: Evaluator, row: RowMapping, quote: Quote, at: datetime
+    conn: Connection,
+    evaluator: Evaluator,
+    row: RowMapping,
+    quote: Quote,
+    at: datetime,
+    transaction: Transaction | None = None,
 ) -> int:
     """Write a committed sale; returns the member's balance afterwards."""
     programme, member_id = row["programme"], row["id"]
@@ -90,6 +110,14 @@ def post_quote(
         },
     )
     today = local_date(at, evaluator.tz)
+    model = counted_model(evaluator.model)
+    if model is not None and quote.tier.added_by_line:
+        start = metric_row_start(model, row, today)
+        record_sale_metrics(conn, programme, quote.transaction_id, start, quote.tier.added_by_line)
+        add_metric_totals(conn, programme, member_id, start, quote.tier.added)
+    if model is not None and transaction is not None:
+        start = metric_row_start(model, row, today)
+        record_stays(conn, row, quote.transaction_id, start, model, transaction)
     values: dict[str, Any] = {
         "balance": balance,
         "debt": debt,
@@ -109,7 +137,9 @@ def post_quote(
             quote.tier.tier_after,
             today,
             at,
-            "upgrade: qualifying spend crossed the threshold",
+            "upgrade: the tier requirement is met"
+            if model is not None
+            else "upgrade: qualifying spend crossed the threshold",
         )
     conn.execute(MEMBER_UPDATE, {**values, "b_programme": programme, "b_member": member_id})
     return balance
@@ -337,6 +367,138 @@ PERIOD_POINTS_UPSERT = {  # built once: a sale's upsert is compiled from the cac
 }
 
 
+def record_stays(
+    conn: Connection,
+    row: RowMapping,
+    sale_id: str,
+    start: date,
+    model: TierModel,
+    transaction: Transaction,
+) -> None:
+    """Keep the stays the sale counted, for the next quote's ``Member.stays``."""
+    stays = counted_stays(model, transaction.tier_view())
+    if stays:
+        conn.execute(
+            insert(member_stays),
+            [
+                {
+                    "programme": row["programme"],
+                    "sale_id": sale_id,
+                    "property": stay.property,
+                    "first": stay.first,
+                    "member_id": row["id"],
+                    "window_start": start,
+                    "nights": stay.nights,
+                }
+                for stay in stays
+            ],
+        )
+
+
+def add_metric_totals(
+    conn: Connection,
+    programme: str,
+    member_id: str,
+    window_start: date,
+    amounts: Mapping[str, Decimal],
+) -> None:
+    """Add each metric's amount to the member's window total (an upsert; a return passes
+    negated amounts). Zero amounts write nothing."""
+    rows = [
+        {
+            "programme": programme,
+            "member_id": member_id,
+            "window_start": window_start,
+            "metric": metric,
+            "total": amount,
+        }
+        for metric, amount in amounts.items()
+        if amount
+    ]
+    if rows:
+        conn.execute(METRIC_TOTALS_UPSERT[dialect.name(conn)], rows)
+
+
+def record_sale_metrics(
+    conn: Connection,
+    programme: str,
+    sale_id: str,
+    window_start: date,
+    by_line: Mapping[str, Mapping[str, Decimal]],
+) -> None:
+    """What the sale added per line and metric, and to which window: its returns' share."""
+    conn.execute(
+        insert(sale_metrics),
+        [
+            {
+                "programme": programme,
+                "sale_id": sale_id,
+                "line_id": line_id,
+                "metric": metric,
+                "window_start": window_start,
+                "amount": amount,
+            }
+            for line_id, amounts in by_line.items()
+            for metric, amount in amounts.items()
+        ],
+    )
+
+
+def reverse_sale_metrics(
+    conn: Connection,
+    sale: RowMapping,
+    counts: Mapping[str, int],
+    left: Mapping[str, int],
+    sold: Mapping[str, int],
+) -> None:
+    """Take back what the returned units added, from the window the sale counted in: each
+    line's share by units (cumulative, so the last return takes the exact remainder); the
+    whole-sale part (stays, per-sale quantities) with the last unit of the sale."""
+    rows = conn.execute(
+        select(sale_metrics).where(
+            sale_metrics.c.programme == sale["programme"], sale_metrics.c.sale_id == sale["id"]
+        )
+    ).mappings()
+    complete = all(left[k] - counts.get(k, 0) == 0 for k in sold)
+    back: dict[date, dict[str, Decimal]] = {}
+    for row in rows:
+        line = row["line_id"]
+        if line not in sold:
+            share = row["amount"] if complete else Decimal(0)
+        else:
+            done, now = sold[line] - left[line], sold[line] - left[line] + counts.get(line, 0)
+            share = _part(row["amount"], now, sold[line]) - _part(row["amount"], done, sold[line])
+        totals = back.setdefault(row["window_start"], {})
+        totals[row["metric"]] = totals.get(row["metric"], Decimal(0)) - share
+    for start, amounts in back.items():
+        add_metric_totals(conn, sale["programme"], sale["member_id"], start, amounts)
+    if complete:  # the sale's stays no longer count, nor join a later folio
+        conn.execute(
+            delete(member_stays).where(
+                member_stays.c.programme == sale["programme"], member_stays.c.sale_id == sale["id"]
+            )
+        )
+
+
+def _part(amount: Decimal, units: int, of: int) -> Decimal:
+    # Four places, as stored; ``units == of`` gives the amount exactly.
+    return amount if units == of else (amount * units / of).quantize(Decimal("0.0001"))
+
+
+def _metric_totals_upsert(backend: Any) -> Any:
+    upsert = backend.insert(member_metrics)
+    return upsert.on_conflict_do_update(
+        index_elements=["programme", "member_id", "window_start", "metric"],
+        set_={"total": member_metrics.c.total + upsert.excluded.total},
+    )
+
+
+METRIC_TOTALS_UPSERT = {
+    dialect.POSTGRESQL: _metric_totals_upsert(postgresql),
+    dialect.SQLITE: _metric_totals_upsert(sqlite),
+}
+
+
 def change_tier(
     conn: Connection,
     evaluator: Evaluator,
@@ -348,11 +510,12 @@ def change_tier(
 ) -> dict[str, Any]:
     tiers = evaluator.model.tiers
     rule, period, through = tiers.status_lasts, tiers.period, tiers.status_through
-    valid_until = (
-        status_valid_until(today, rule, period, joined=row["joined"], through=through)
-        if tier
-        else None
-    )
+    model = counted_model(evaluator.model)
+    valid_until = None
+    if tier and model is not None:  # §24 validity: fixed date, months from upgrade ...
+        valid_until = tier_valid_until(model, today, anchors_of(row))
+    elif tier:
+        valid_until = status_valid_until(today, rule, period, joined=row["joined"], through=through)
     conn.execute(
         TIER_INSERT,
         {

@@ -34,8 +34,14 @@ from engine.errors import InputError, UnknownTransaction
 from engine.ledger import budgets as budget
 from engine.ledger import dialect
 from engine.ledger.offers import give_back_uses
-from engine.ledger.postings import add_period_points, change_tier, journal_entry, shift_lot
-from engine.ledger.state import Needs, member_row
+from engine.ledger.postings import (
+    add_period_points,
+    change_tier,
+    journal_entry,
+    reverse_sale_metrics,
+    shift_lot,
+)
+from engine.ledger.state import Needs, counted_model, member_row
 from engine.ledger.tables import (
     lots,
     members,
@@ -651,6 +657,8 @@ def settle(
         add_period_points(
             conn, evaluator, sale["programme"], sale["member_id"], -plan.claw, sale["at"]
         )
+    if counted_model(evaluator.model) is not None:
+        reverse_sale_metrics(conn, sale, plan.counts, plan.left, plan.sold)
     record_lines(conn, sale["programme"], sale["id"], plan.counts, plan.left, plan.sold)
     return Settled(balance, debt, money_points, money_for_points(evaluator, money_points), tier)
 

@@ -250,7 +250,7 @@ class Ledger:
             redeeming=_redeeming(evaluator, transaction),
         )
         quote = self._quote_within_budgets(conn, evaluator, member, transaction)
-        balance = post_quote(conn, evaluator, row, quote, transaction.at)
+        balance = post_quote(conn, evaluator, row, quote, transaction.at, transaction)
         response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
         record_transaction(
             conn,

@@ -29,6 +29,8 @@ from engine.ledger.offers import held_offers
 from engine.ledger.tables import (
     campaign_assignments,
     lots,
+    member_metrics,
+    member_stays,
     members,
     offer_uses,
     period_points,
@@ -38,6 +40,9 @@ from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
 from engine.pricing.result import REMAINDER_UNITS
+from engine.tiering.model import TierModel
+from engine.tiering.quantities import Stay
+from engine.tiering.windows import Anchors, window_of
 
 PERIODS = ("day", "week", "month", "year")
 
@@ -158,6 +163,8 @@ def load_member(
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
         points_remainder=Fraction(row["points_remainder"], REMAINDER_UNITS),
+        metric_totals=metric_totals(conn, model, row, today),
+        stays=window_stays(conn, model, row, today),
         spendable_points=spendable,
     )
 
@@ -393,3 +400,83 @@ def _usage(
         counts = {p: int(row[p] or 0) for p in PERIODS}
         usage[row["offer_id"]] = {**counts, "ever": row["ever"], "campaign": row["ever"]}
     return usage
+
+
+# Rolling windows move every day: their totals are kept by month and summed at read time.
+MONTHLY_WINDOWS = ("rolling_months", "calendar_months")
+
+
+def counted_model(programme: ProgrammeLike) -> TierModel | None:
+    """The tier model when the programme counts declared metrics (``tiers.metrics``)."""
+    tiers = model_of(programme).tiers
+    return tiers.tiering if tiers.counts_metrics else None
+
+
+def anchors_of(row: Mapping[Any, Any]) -> Anchors:
+    return Anchors(joined=row["joined"], upgraded=row["tier_since"])
+
+
+def metric_row_start(model: TierModel, row: Mapping[Any, Any], today: date) -> date:
+    """The ``member_metrics.window_start`` a posting on ``today`` adds to: the window's first
+    day, or for rolling windows the month's first day."""
+    if model.window.kind in MONTHLY_WINDOWS:
+        return today.replace(day=1)
+    return window_of(model.window, today, anchors_of(row))[0]
+
+
+TOTALS_FROM = (
+    select(member_metrics.c.metric, func.sum(member_metrics.c.total))
+    .where(
+        member_metrics.c.programme == bindparam("p"),
+        member_metrics.c.member_id == bindparam("m"),
+        member_metrics.c.window_start >= bindparam("first"),
+        member_metrics.c.window_start <= bindparam("last"),
+    )
+    .group_by(member_metrics.c.metric)
+)
+
+
+def metric_totals(
+    conn: Connection, programme: ProgrammeLike, row: Mapping[Any, Any], today: date
+) -> dict[str, Decimal]:
+    """The member's current-window total of each declared metric ({} for programmes that do
+    not declare metrics). A fixed window is one row per metric; a rolling one at most a row
+    per month in it (the month the window starts in counts whole: totals are kept by month)."""
+    model = counted_model(programme)
+    if model is None:
+        return {}
+    first, last = window_of(model.window, today, anchors_of(row))
+    if model.window.kind in MONTHLY_WINDOWS:
+        first = first.replace(day=1)
+    else:
+        last = first
+    rows = conn.execute(
+        TOTALS_FROM, {"p": row["programme"], "m": row["id"], "first": first, "last": last}
+    )
+    return {metric: Decimal(total) for metric, total in rows}
+
+
+STAYS_FROM = select(member_stays.c.property, member_stays.c.first, member_stays.c.nights).where(
+    member_stays.c.programme == bindparam("p"),
+    member_stays.c.member_id == bindparam("m"),
+    member_stays.c.window_start >= bindparam("first"),
+    member_stays.c.window_start <= bindparam("last"),
+)
+
+
+def window_stays(
+    conn: Connection, programme: ProgrammeLike, row: Mapping[Any, Any], today: date
+) -> tuple[Stay, ...]:
+    """The stays counted in the member's current window (programmes counting stays only)."""
+    model = counted_model(programme)
+    if model is None or not any(m.kind == "stays" for m in model.metrics.values()):
+        return ()
+    first, last = window_of(model.window, today, anchors_of(row))
+    if model.window.kind in MONTHLY_WINDOWS:
+        first = first.replace(day=1)
+    else:
+        last = first
+    rows = conn.execute(
+        STAYS_FROM, {"p": row["programme"], "m": row["id"], "first": first, "last": last}
+    )
+    return tuple(Stay(prop, day, nights) for prop, day, nights in rows)

@@ -460,3 +460,56 @@ paid_levels = Table(
     Column("refunded", MONEY, nullable=True),
     Index("ix_paid_levels_member", "programme", "member_id", "ends_on"),
 )
+
+# Per-member, per-window totals of each declared tier metric (issue 12), kept by the posting
+# that changes them (an upsert adding the sale's contribution; returns add it negated). Fixed
+# windows key rows by the window's first day; rolling windows by the month of the posting,
+# so a rolling 12-month total reads at most 12 rows however long the member's history is.
+member_metrics = Table(
+    "member_metrics",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("window_start", Date, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("total", MONEY, nullable=False, default=0),
+)
+
+# What each sale added to each metric, per line (line "" for per-transaction quantities), and
+# in which window: a return takes back its lines' share from the window the sale counted in.
+sale_metrics = Table(
+    "sale_metrics",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("line_id", ID, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("window_start", Date, nullable=False),
+    Column("amount", MONEY, nullable=False),
+)
+
+# Top-percent thresholds as the tier review resolved them, with the day it did: every
+# evaluator (the till, tier.next, outreach) builds its tier model from these.
+tier_thresholds = Table(
+    "tier_thresholds",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("tier", String(64), primary_key=True),
+    Column("amount", MONEY, nullable=False),
+    Column("computed_on", Date, nullable=False),
+)
+
+# The stays each sale counted, by window: a later folio continuing one of them (same hotel,
+# checking in the day the other checks out) is the same stay, so the next quote reads them.
+member_stays = Table(
+    "member_stays",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("sale_id", ID, primary_key=True),
+    Column("property", String(128), primary_key=True),
+    Column("first", Date, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("window_start", Date, nullable=False),
+    Column("nights", Integer, nullable=False),
+    Index("ix_member_stays_member", "programme", "member_id", "window_start"),
+)

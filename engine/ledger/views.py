@@ -12,7 +12,9 @@ from engine.ledger import paid
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
 from engine.pricing import Evaluator
-from engine.pricing.tiers import progress
+from engine.pricing.tiers import Progress, metric_json, metric_progress, progress
+
+NO_SALE: dict[str, Any] = {"lines": []}  # the member view's progress: totals as they stand
 
 HISTORY_PAGE = 20
 
@@ -51,7 +53,12 @@ def member_view(
     row = member_row(conn, programme, member_id)
     member = load_member(conn, evaluator.model, row, at)
     spend = current_spend(evaluator.model, row, at.astimezone(evaluator.tz).date(), conn)
-    standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
+    if evaluator.tier_model is not None:
+        standing = metric_progress(
+            evaluator.tier_model, row["tier"], member.metric_totals, NO_SALE, {}, (spend, spend)
+        )
+    else:
+        standing = progress(evaluator.levels, evaluator.thresholds, row["tier"], spend, Decimal(0))
     spendable = member.balance(at)
     return {
         "programme": programme,
@@ -78,10 +85,20 @@ def member_view(
             "next_threshold": _money(standing.next_threshold),
             "remaining_to_next": _money(standing.remaining),
             "paid": _bought(conn, evaluator, member_id, at, member.tier),
-        },
+        }
+        | _metrics(standing),
         "lots": _lots(conn, programme, member_id),
         "history": _history(conn, programme, member_id, before, limit),
     }
+
+
+def _metrics(standing: Progress) -> dict[str, Any]:
+    """Programmes counting tier metrics: the current-window totals ("metrics") and the closest
+    path to the next tier, as the till's quote shows them."""
+    shown = metric_json(standing)
+    if "totals" in shown:
+        shown["metrics"] = shown.pop("totals")
+    return shown
 
 
 def _lots(conn: Connection, programme: str, member_id: str) -> list[dict[str, Any]]:

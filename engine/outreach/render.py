@@ -37,6 +37,11 @@ from engine.outreach.templates import Formats, compile_template
 from engine.policy.model import ProgrammeModel
 from engine.pricing import Evaluator
 from engine.pricing.points import redemption_value
+from engine.pricing.tiers import amount_text
+from engine.tiering.model import TierModel
+from engine.tiering.requirements import Path, gap
+from engine.tiering.status import qualified
+from engine.tiering.windows import window_of
 
 BATCH = 2000
 Context = dict[str, Any]
@@ -52,6 +57,7 @@ class Setup:
     thresholds: Mapping[str, Decimal]
     tier_names: Mapping[str, str]
     levels: list[str]
+    tiering: TierModel | None = None  # programmes counting tier metrics (``tiers.metrics``)
 
     @classmethod
     def of(cls, evaluator: Evaluator) -> Setup:
@@ -64,6 +70,7 @@ class Setup:
             evaluator.thresholds,
             {level["id"]: level["name"] for level in levels},
             [level["id"] for level in levels],
+            evaluator.tier_model,
         )
 
     def tier_name(self, tier: str | None) -> str:
@@ -253,7 +260,30 @@ def _lapse(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Contex
     }
 
 
+def _totals(setup: Setup, payload: Mapping[str, Any]) -> dict[str, Decimal]:
+    metrics = setup.tiering.metrics if setup.tiering is not None else {}
+    return {m: Decimal(str(payload[m])) for m in metrics if m in payload}
+
+
+def _path_text(path: Path) -> str:
+    """The closest path in words: "3 nights", "2 stays and 50000 fares"."""
+    return " and ".join(f"{amount_text(s.remaining)} {s.metric}" for s in path)
+
+
+def _near_by_metrics(setup: Setup, model: TierModel, payload: Mapping[str, Any]) -> Context:
+    level = model.level(payload["next_tier"])
+    totals = _totals(setup, payload)
+    start = date.fromisoformat(payload["period_start"])
+    return {
+        "next_tier": setup.tier_name(level.id),
+        "to_go": _path_text(gap(level.requires, totals)) if level.requires else "",
+        "period_end": setup.formats.day(window_of(model.window, start)[1]),
+    }
+
+
 def _near_upgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
+    if setup.tiering is not None:
+        return _near_by_metrics(setup, setup.tiering, payload)
     spend = setup.amount(payload["spend"])
     threshold = setup.thresholds[payload["next_tier"]]
     start = date.fromisoformat(payload["period_start"])
@@ -273,7 +303,22 @@ def _upgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Cont
     }
 
 
+def _downgrade_by_metrics(setup: Setup, model: TierModel, payload: Mapping[str, Any]) -> Context:
+    level = model.level(payload["tier"])
+    totals = _totals(setup, payload)
+    landing = qualified(model, level.id, totals)[0]
+    if model.downgrade.to == "one_level":
+        landing = model.levels[max(level.rank - 1, landing.rank)]
+    return {
+        "review_date": setup.formats.day(date.fromisoformat(payload["review_date"])),
+        "new_tier": setup.tier_name(landing.id),
+        "to_keep": _path_text(gap(level.keep, totals)) if level.keep else "",
+    }
+
+
 def _downgrade(setup: Setup, payload: Mapping[str, Any], _row: RowMapping) -> Context:
+    if setup.tiering is not None:
+        return _downgrade_by_metrics(setup, setup.tiering, payload)
     spend = setup.amount(payload["spend"])
     tier = payload["tier"]
     return {

@@ -73,6 +73,7 @@ BY_TRIGGER: dict[str, dict[str, str]] = {
         "threshold": "the next tier's threshold",
         "threshold_money": "the same with the currency symbol",
         "period_end": "the last day of the qualifying period",
+        "to_go": "programmes counting tier metrics: the closest path in words, e.g. '3 nights'",
     },
     "never_bought": {
         "joined": "the day the member joined",
@@ -100,6 +101,7 @@ BY_TRIGGER: dict[str, dict[str, str]] = {
         "amount_to_keep_money": "the same with the currency symbol",
         "spend": "qualifying spend of the current period",
         "spend_money": "the same with the currency symbol",
+        "to_keep": "programmes counting tier metrics: what keeping the tier still needs",
     },
 }
 _SHORT_FORM = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}(?!\})")

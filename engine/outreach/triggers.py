@@ -33,7 +33,9 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    not_,
     null,
+    or_,
     select,
     true,
     tuple_,
@@ -43,10 +45,12 @@ from sqlalchemy import (
 from engine.calendar import add_months, end_of_day, start_of_day
 from engine.ledger.idempotency import jsonable
 from engine.ledger.kinds import PURCHASE_KINDS
+from engine.ledger.state import MONTHLY_WINDOWS
 from engine.ledger.tables import (
     MONEY,
     Moment,
     lots,
+    member_metrics,
     members,
     outreach_tasks,
     paid_levels,
@@ -55,6 +59,10 @@ from engine.ledger.tables import (
 )
 from engine.outreach.sql import Expr, Sql, day_number
 from engine.policy.model import ProgrammeModel
+from engine.tiering.model import TierModel
+from engine.tiering.requirements import AllOf, AnyOf, Leaf, Requirement
+from engine.tiering.sql import met_sql
+from engine.tiering.windows import window_of
 
 Trigger = Mapping[str, Any]
 # The member's contact field that each channel needs (app pushes go to the member's app).
@@ -412,8 +420,77 @@ def next_tiers(levels: Sequence[str], amounts: Mapping[str, Decimal]) -> dict[st
     return found
 
 
+def metric_columns(scope: Scope, model: TierModel) -> dict[str, Expr]:
+    """Each declared metric's total in the window running on the run's date, per member (a
+    scalar subquery over ``member_metrics``, as the tier review reads it)."""
+    first, last = window_of(model.window, scope.today)
+    rows = (first.replace(day=1), last) if model.window.kind in MONTHLY_WINDOWS else (first, first)
+    return {
+        metric: select(func.coalesce(func.sum(member_metrics.c.total), literal(0, MONEY)))
+        .where(
+            member_metrics.c.programme == members.c.programme,
+            member_metrics.c.member_id == members.c.id,
+            member_metrics.c.metric == metric,
+            member_metrics.c.window_start.between(*rows),
+        )
+        .scalar_subquery()
+        for metric in model.metrics
+    }
+
+
+def within_reach(requirement: Requirement, within: Mapping[str, Decimal]) -> Requirement:
+    """``requirement`` with each leaf lowered by how close counts for its metric (a leaf of a
+    metric without a ``within`` must already be met)."""
+    if isinstance(requirement, Leaf):
+        return Leaf(requirement.metric, requirement.at_least - within.get(requirement.metric, 0))
+    items = tuple(within_reach(item, within) for item in requirement.items)
+    return AnyOf(items) if isinstance(requirement, AnyOf) else AllOf(items)
+
+
+def _near_by_metrics(scope: Scope, trigger: Trigger, model: TierModel) -> Select[Any] | None:
+    """Members not yet at the next level whose totals reach it once lowered by ``within``
+    (spend leaves by ``within_amount``): any path of an ``any_of`` within reach selects."""
+    upward = {
+        level.id: nxt
+        for level in model.levels
+        for nxt in [next((n for n in model.levels[level.rank + 1 :] if n.requires), None)]
+        if nxt is not None and nxt.requires is not None
+    }
+    if not upward:
+        return None
+    within = {m: Decimal(str(v)) for m, v in trigger.get("within", {}).items()}
+    spend = Decimal(str(trigger["within_amount"]))
+    within |= {m.id: spend for m in model.metrics.values() if m.kind == "spend"}
+    columns = metric_columns(scope, model)
+    tier = func.coalesce(members.c.tier, literal(model.levels[0].id, String))
+    near = [
+        and_(
+            tier == held,
+            not_(met_sql(nxt.requires, columns)),
+            met_sql(within_reach(nxt.requires, within), columns),
+        )
+        for held, nxt in upward.items()
+        if nxt.requires is not None
+    ]
+    next_tier = case(*[(tier == t, literal(n.id, String)) for t, n in upward.items()])
+    start = window_of(model.window, scope.today)[0].isoformat()
+    totals = {metric: scope.sql.text(column) for metric, column in columns.items()}
+    return select(
+        members.c.id.label("member_id"),
+        scope.sql.concat(literal(start, String), ":", next_tier, _bucket(scope, trigger)).label(
+            "cycle"
+        ),
+        scope.sql.json_object(
+            next_tier=next_tier, period_start=literal(start, String), **totals
+        ).label("payload"),
+    ).where(*reachable(scope, trigger["channel"]), or_(*near))
+
+
 def near_upgrade(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     """Members of the current period within ``within_amount`` of the next tier's threshold."""
+    tiers = scope.model.tiers
+    if tiers.counts_metrics and tiers.tiering is not None:
+        return _near_by_metrics(scope, trigger, tiers.tiering)
     levels, amounts = scope.levels, scope.thresholds
     upward = next_tiers(levels, amounts)
     if not levels or not upward:
@@ -492,9 +569,42 @@ def _upgrades(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     )
 
 
+def _downgrade_warnings_by_metrics(
+    scope: Scope, trigger: Trigger, model: TierModel
+) -> Select[Any] | None:
+    """Members whose status ends within the notice period and whose current-window totals
+    do not meet what keeping their level needs (``requalify``, else ``requires``)."""
+    kept = [level for level in model.levels[1:] if level.keep is not None]
+    if model.downgrade.to == "never" or not kept:
+        return None
+    columns = metric_columns(scope, model)
+    short = or_(
+        *(
+            and_(members.c.tier == level.id, not_(met_sql(level.keep, columns)))
+            for level in kept
+            if level.keep is not None
+        )
+    )
+    review = scope.sql.date_text(members.c.tier_valid_until)
+    totals = {metric: scope.sql.text(column) for metric, column in columns.items()}
+    return select(
+        members.c.id.label("member_id"),
+        scope.sql.concat(review, ":", members.c.tier).label("cycle"),
+        scope.sql.json_object(tier=members.c.tier, review_date=review, **totals).label("payload"),
+    ).where(
+        *reachable(scope, trigger["channel"]),
+        members.c.tier_valid_until >= scope.today,
+        members.c.tier_valid_until <= scope.today + timedelta(days=DOWNGRADE_NOTICE_DAYS),
+        short,
+    )
+
+
 def _downgrade_warnings(scope: Scope, trigger: Trigger) -> Select[Any] | None:
     """Members whose tier is reviewed within the notice period and whose spend of the current
     period does not keep it."""
+    tiers = scope.model.tiers
+    if tiers.counts_metrics and tiers.tiering is not None:
+        return _downgrade_warnings_by_metrics(scope, trigger, tiers.tiering)
     kept = [t for t in scope.levels[1:] if t in scope.thresholds]
     if scope.model.tiers.downgrade == "never" or not kept:
         return None

@@ -19,6 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.calendar import InactivityLapse, PeriodKind, StatusRule, Through
+from engine.tiering.model import TierModel
+from engine.tiering.model import parse as parse_tiers
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -74,6 +76,11 @@ class TierPolicy:
     status_lasts: StatusRule
     status_through: Through
     downgrade: str  # the word, from either form: one_level, or {to: one_level, grace_months: 3}
+    # The tier language's model (metrics, windows, requirements), parsed once; None without levels.
+    tiering: TierModel | None = None
+    # Whether the programme declares ``tiers.metrics`` (the extended language): the quote and
+    # the ledger then count per-metric window totals; today's programmes keep their spend path.
+    counts_metrics: bool = False
 
     @classmethod
     def of(cls, tiers: Mapping[str, Any]) -> TierPolicy:
@@ -85,6 +92,8 @@ class TierPolicy:
             status_lasts=tiers.get("status_lasts", STATUS_LASTS),
             status_through=tiers.get("status_through", STATUS_THROUGH),
             downgrade=_downgrade_word(tiers.get("downgrade", DOWNGRADE)),
+            tiering=parse_tiers(tiers) if tiers.get("levels") else None,
+            counts_metrics=bool(tiers.get("metrics")),
         )
 
     @property

@@ -18,6 +18,7 @@ from engine.errors import InputError, LoyaltyError
 from engine.money import Currency, parse_money, to_minor
 from engine.policy.problems import Path, Problem
 from engine.policy.schema import schema_problems
+from engine.tiering.quantities import Stay
 
 PERIODS = ("day", "week", "month", "year", "campaign", "ever")
 MIN_YEAR, MAX_YEAR = 1900, 2999  # beyond these, date arithmetic (expiry) and databases overflow
@@ -80,6 +81,11 @@ class Member:
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     offers: tuple[MemberOffer, ...] = ()  # outreach entitlements held (stored members only)
     points_remainder: Fraction = Fraction(0)  # carried from earlier sales (remainders: carry)
+    # Current-window totals of each declared tier metric ("nights": 14), for programmes that
+    # declare ``tiers.metrics`` (the ledger's ``member_metrics``; a scenario's ``metrics``).
+    metric_totals: Mapping[str, Decimal] = field(default_factory=dict)
+    # The stays already counted in the window (a folio continuing one is not a new stay).
+    stays: tuple[Stay, ...] = ()
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
@@ -98,6 +104,9 @@ class Line:
     unit_price: Decimal
     category: str = ""
     discount: Decimal = Decimal(0)
+    # What the line says towards tier metrics (quantities, flags, attributes, stay), as sent:
+    # read only by the tier language (``engine.tiering.quantities``).
+    tiering: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def gross(self) -> Decimal:
@@ -128,6 +137,20 @@ class Transaction:
     redeem_points: int = 0
     claim_reward: str | None = None
     tenders: tuple[Tender, ...] = ()
+    # The sale's own quantities and flags towards tier metrics, as sent.
+    tiering: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def tier_view(self) -> dict[str, Any]:
+        """The sale as ``engine.tiering.quantities`` reads it (ids, categories, SKUs and what
+        each line says towards tier metrics)."""
+        return {
+            **self.tiering,
+            "lines": [
+                {"id": ln.id, "sku": ln.sku, "quantity": ln.quantity, "category": ln.category}
+                | dict(ln.tiering)
+                for ln in self.lines
+            ],
+        }
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -153,6 +176,7 @@ def parse_member(data: Any, currency: Currency) -> Member:
         campaigns=dict(data.get("campaigns", {})),
         usage={k: dict(v) for k, v in data.get("usage", {}).items()},
         points_remainder=Fraction(Decimal(str(data.get("points_remainder", 0)))),
+        metric_totals={k: Decimal(str(v)) for k, v in data.get("metrics", {}).items()},
     )
     reader.raise_if_any("the member state is invalid")
     return member
@@ -178,12 +202,20 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
             Tender(t["method"], reader.money(t, "amount", ("tenders", i)) or Decimal(0))
             for i, t in enumerate(data.get("tenders", []))
         ),
+        tiering=_tiering(data),
     )
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
     reader.sale_size(lines)
     reader.raise_if_any("the transaction is invalid")
     return transaction
+
+
+TIERING_FIELDS = ("quantities", "flags", "attributes", "stay")
+
+
+def _tiering(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: data[key] for key in TIERING_FIELDS if key in data}
 
 
 def _shape(data: Any, schema: str) -> list[Problem]:
@@ -263,6 +295,7 @@ class _Reader:
             unit_price=self.money(data, "unit_price", path) or Decimal(0),
             category=data.get("category", ""),
             discount=self.money(data, "discount", path) or Decimal(0),
+            tiering=_tiering(data),
         )
         if line.unit_price < 0:
             self.add((*path, "unit_price"), "a unit price cannot be negative")

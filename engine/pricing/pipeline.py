@@ -54,10 +54,12 @@ from engine.pricing.plan import (
 )
 from engine.pricing.points import consume_lots, redemption_value, round_ratio, validate_redemption
 from engine.pricing.result import LineState, Quote, TraceEntry
-from engine.pricing.tiers import Ladder, Progress, thresholds
+from engine.pricing.tiers import Ladder, Progress, metric_progress, thresholds
 from engine.rules import Facts, build_matcher
 from engine.rules.explain import why_not
 from engine.rules.parser import parse_when
+from engine.tiering.model import TierModel
+from engine.tiering.quantities import LineFigures
 
 MatcherKind = Literal["durable", "python"]
 _DAYS_CACHED = 1024  # local days whose expiry and pending dates an Evaluator keeps
@@ -78,6 +80,14 @@ class Evaluator:
         self.currency = currency(model.identity.currency)
         self.tz = zone(model.identity.timezone)
         self.levels = model.tiers.levels
+        # The tier language's model when the programme declares metrics (top-percent levels
+        # as the review resolved them); today's programmes keep the spend ladder below.
+        tiering = model.tiers.tiering
+        self.tier_model: TierModel | None = (
+            tiering.with_resolved(resolved_thresholds or {})
+            if tiering is not None and model.tiers.counts_metrics
+            else None
+        )
         self.thresholds = {
             tier: amount.quantize(self.currency.quantum)
             for tier, amount in thresholds(self.levels, resolved_thresholds or {}).items()
@@ -174,7 +184,7 @@ class Evaluator:
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
         factor = self._dated_factor(at, trace) * self._tender_factor(transaction, trace)
         earned = self._earn(member, applied, states, trace, factor, at)
-        tier = self._progress(member, states)
+        tier = self._progress(member, states, transaction)
         pending = self._pending(at)
         return Quote(
             programme=self.programme.id,
@@ -283,7 +293,9 @@ class Evaluator:
         lots = member.spendable_lots(at)
         balance = sum(lot.points for lot in lots)
         if transaction.claim_reward:
-            points, value, paid = self._claim(transaction.claim_reward, burn, balance, states)
+            points, value, paid = self._claim(
+                transaction.claim_reward, burn, balance, states, member.tier
+            )
         else:
             points = transaction.redeem_points
             worth = self._worth(burn, transaction.channel, at, trace)
@@ -349,13 +361,24 @@ class Evaluator:
         return to_minor(value, self.currency)
 
     def _claim(
-        self, reward_id: str, burn: BurnPolicy, balance: int, states: list[LineState]
+        self,
+        reward_id: str,
+        burn: BurnPolicy,
+        balance: int,
+        states: list[LineState],
+        tier: str | None,
     ) -> tuple[int, int, list[LineState]]:
         """Points and value of a catalogue reward, and the lines it pays for."""
         reward = burn.reward(reward_id)
         if reward is None:
             raise RedemptionError(
                 "redemption.unknown_reward", f"There is no reward '{reward_id}' in the catalogue."
+            )
+        if "tiers" in reward and tier not in reward["tiers"]:
+            raise RedemptionError(
+                "redemption.reward_not_for_tier",
+                f"'{reward['name']}' is for {' and '.join(reward['tiers'])} members; "
+                f"this member is {tier or 'without a tier'}.",
             )
         if reward["points"] > balance:
             raise RedemptionError(
@@ -589,11 +612,15 @@ class Evaluator:
 
     # --- tiers and dates ---------------------------------------------------------------
 
-    def _progress(self, member: Member, states: list[LineState]) -> Progress:
+    def _progress(
+        self, member: Member, states: list[LineState], transaction: Transaction
+    ) -> Progress:
         # Excluded lines earn nothing and do not qualify; a line earning at a rate of 0
         # (an override) still qualifies.
         excluded = self.plan.rates.excluded
         counted = [s for s in states if not excluded(s.line.category, s.line.sku)]
+        if self.tier_model is not None:
+            return self._metric_progress(member, states, counted, transaction)
         if self.plan.metric == "spend":
             increment = from_minor(sum(s.payable for s in counted), self.currency)
         elif self.plan.metric == "visits":
@@ -601,6 +628,35 @@ class Evaluator:
         else:
             increment = Decimal(sum(s.line.quantity for s in counted))
         return self.plan.ladder.progress(member.tier, member.qualifying_spend, increment)
+
+    def _metric_progress(
+        self,
+        member: Member,
+        states: list[LineState],
+        counted: list[LineState],
+        transaction: Transaction,
+    ) -> Progress:
+        """Progress by the declared metrics (``tiers.metrics``): spend is each counted line's
+        payable amount; nights, stays, segments... what the sale and its lines say."""
+        assert self.tier_model is not None
+        kept = {s.line.id for s in counted}
+        figures = {
+            s.line.id: LineFigures(
+                spend=from_minor(s.payable, self.currency) if s.line.id in kept else Decimal(0)
+            )
+            for s in states
+        }
+        spend = sum((f.spend for f in figures.values()), Decimal(0))
+        qualifying = (member.qualifying_spend, member.qualifying_spend + spend)
+        return metric_progress(
+            self.tier_model,
+            member.tier,
+            member.metric_totals,
+            transaction.tier_view(),
+            figures,
+            qualifying,
+            member.stays,
+        )
 
     def _pending(self, at: datetime) -> datetime | None:
         if not self.plan.pending_days:

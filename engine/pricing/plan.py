@@ -125,7 +125,8 @@ def compile_plan(
         round_total=earn.round_at == "total",
         carry_remainders=earn.remainders == "carry",
         multipliers={
-            tier: Multiplier.of(multiplier) for tier, multiplier in earn.multipliers.items()
+            tier: Multiplier.of(multiplier)
+            for tier, multiplier in (level_multipliers(levels) | dict(earn.multipliers)).items()
         },
         ladder=ladder,
         metric=model.tiers.metric,
@@ -133,6 +134,16 @@ def compile_plan(
         pending_days=earn.pending_days,
         tender_rates=earn.tender_rates,
     )
+
+
+def level_multipliers(levels: Sequence[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """Each level's own ``earn_multiplier`` (0 or below 1 included; 1 adds nothing and is
+    left out so traces stay as they were); ``earn.multipliers`` wins where both name a tier."""
+    return {
+        level["id"]: Decimal(str(level["earn_multiplier"]))
+        for level in levels
+        if "earn_multiplier" in level and Decimal(str(level["earn_multiplier"])) != 1
+    }
 
 
 def discounts_by_tier(

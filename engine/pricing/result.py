@@ -16,7 +16,7 @@ from engine.money import currency, from_minor
 from engine.pricing.earning import Earned
 from engine.pricing.model import Line
 from engine.pricing.offers import Applied, Skipped
-from engine.pricing.tiers import Progress
+from engine.pricing.tiers import Progress, metric_json
 
 
 @dataclass
@@ -167,7 +167,15 @@ class Quote:
             "next": tier.next_tier,
             "next_threshold": str(tier.next_threshold) if tier.next_threshold is not None else None,
             "remaining_to_next": str(remaining) if remaining is not None else None,
-        }
+        } | self._tier_path()
+
+    def _tier_path(self) -> dict[str, Any]:
+        """Programmes counting tier metrics: the window totals after the sale and the closest
+        path to the next tier ("3 nights to Gold")."""
+        shown = metric_json(self.tier)
+        if "totals" in shown:
+            shown["totals_after"] = shown.pop("totals")
+        return shown
 
 
 def _status(total: int, pending_until: datetime | None) -> str:

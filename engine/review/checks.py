@@ -265,6 +265,10 @@ def check_qualifying_metric(doc: Document, _: Assumptions) -> Iterator[Finding]:
     qualifying = doc.get("tiers", {}).get("qualifying")
     if qualifying is None:
         return
+    declared = doc["tiers"].get("metrics")
+    if declared:
+        yield from _declared_metrics(declared)
+        return
     components = qualifying.get("components", [])
     metric = qualifying.get("metric", "spend")
     if len(components) >= 2:
@@ -285,6 +289,30 @@ def check_qualifying_metric(doc: Document, _: Assumptions) -> Iterator[Finding]:
         )
     else:
         yield Finding("tiers.metric", "ok", "one simple metric: spend", ("tiers", "qualifying"))
+
+
+def _declared_metrics(declared: Mapping[str, Any]) -> Iterator[Finding]:
+    """``tiers.metrics`` (§24): past two metrics members cannot follow their own progress."""
+    path = ("tiers", "metrics")
+    names = ", ".join(declared)
+    if len(declared) > 2:
+        yield Finding(
+            "tiers.metric",
+            "warning",
+            f"tiers count {len(declared)} metrics ({names}): members cannot count their own "
+            "progress",
+            path,
+            hint="qualify on one or two simple metrics (nights OR stays, spend)",
+        )
+    elif all(raw.get("kind") == "spend" for raw in declared.values()):
+        yield Finding("tiers.metric", "ok", "one simple metric: spend", path)
+    else:
+        yield Finding(
+            "tiers.metric",
+            "info",
+            f"tiers qualify on {names}; the till shows the closest path to the next tier",
+            path,
+        )
 
 
 def check_pitch(doc: Document, assumed: Assumptions) -> Iterator[Finding]:

@@ -116,6 +116,17 @@ def _factor(metric: Metric, line: Mapping[str, Any]) -> Decimal:
     return Decimal(1)
 
 
+def counted_stays(model: TierModel, transaction: Mapping[str, Any]) -> list[Stay]:
+    """The stays a sale counts towards its programme's stays metrics (none if it has none,
+    or the sale or line is excluded): what the ledger keeps for the next sale's quote."""
+    found: list[Stay] = []
+    for metric in model.metrics.values():
+        if metric.kind != "stays" or metric.exclude_flags & set(transaction.get("flags", ())):
+            continue
+        found += stays_of(line for line in transaction.get("lines", ()) if _counts(metric, line))
+    return merge_stays(found)
+
+
 def stays_of(lines: Iterable[Mapping[str, Any]]) -> list[Stay]:
     """The stays the lines describe, back-to-back nights at one property joined into one."""
     raw = [

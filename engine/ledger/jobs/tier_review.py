@@ -46,7 +46,9 @@ from engine.ledger.jobs.batches import (
     member_batches,
     silent,
 )
+from engine.ledger.jobs.metric_review import metric_review
 from engine.ledger.tables import MONEY, Moment, members, tier_history, transactions
+from engine.ledger.thresholds import store as store_thresholds
 from engine.pricing import Evaluator
 
 
@@ -294,12 +296,24 @@ def tier_review(
     no spend for the reviewed one.
     """
     now = now or datetime.now(UTC)
+    if evaluator.tier_model is not None:  # the programme declares tier metrics
+        metric_review(
+            engine,
+            evaluator.programme.id,
+            evaluator.tier_model,
+            period_end,
+            now,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        return {}
     plan = review_plan(evaluator, period_end)
     if not plan.order:
         progress(0, 0)
         return {}
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         thresholds = resolve_thresholds(conn, evaluator, plan)
+        store_thresholds(conn, plan.programme, thresholds, plan.end)
     change = _transition(plan, thresholds)
 
     def work(conn: Connection, bounds: Condition) -> None:
