@@ -46,6 +46,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
+from engine.ledger.vouchers import use_vouchers
 from engine.pricing import Evaluator, Quote
 
 
@@ -79,6 +80,7 @@ def post_quote(
             },
         )
     use_member_offers(conn, programme, member_id, quote, at)
+    use_vouchers(conn, programme, member_id, quote, at)
     conn.execute(
         ATTRIBUTION_INSERT,
         {

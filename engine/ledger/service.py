@@ -191,6 +191,7 @@ class Ledger:
                 row,
                 at or transaction.at,
                 redeeming=_redeeming(evaluator, transaction),
+                vouchers=transaction.vouchers,
             )
             stopped = budget.exhausted(conn, programme)
             while True:
@@ -240,6 +241,7 @@ class Ledger:
             row,
             transaction.at,
             redeeming=_redeeming(evaluator, transaction),
+            vouchers=transaction.vouchers,
         )
         quote = self._quote_within_budgets(conn, evaluator, member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at)

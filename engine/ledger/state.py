@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +33,7 @@ from engine.ledger.tables import (
     period_points,
     transactions,
 )
+from engine.ledger.vouchers import held_vouchers
 from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
@@ -109,11 +110,12 @@ def load_member(
     at: datetime,
     *,
     redeeming: int = 0,
+    vouchers: Sequence[str] = (),
 ) -> StoredMember:
     """The engine's view of a member at ``at``; history the rules never read is not loaded.
 
     ``redeeming`` is how many points the operation may spend: that many (in spending order)
-    are loaded as lots, none when it is 0.
+    are loaded as lots, none when it is 0. ``vouchers`` are the codes the sale presents.
     """
     pid, mid = row["programme"], row["id"]
     model = model_of(programme)
@@ -137,6 +139,7 @@ def load_member(
         campaigns=_campaigns(conn, pid, mid) if needs.campaigns else {},
         usage=_usage(conn, pid, mid, today, tz) if needs.usage else {},
         offers=held_offers(conn, pid, mid, at) if needs.member_offers else (),
+        vouchers=held_vouchers(conn, pid, mid, vouchers),
         spendable_points=spendable,
     )
 

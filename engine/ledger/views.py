@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, Table, select
 
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
+from engine.ledger.vouchers import member_vouchers
 from engine.pricing import Evaluator
 from engine.pricing.tiers import progress
 
@@ -58,6 +59,7 @@ def member_view(
             "remaining_to_next": _money(standing.remaining),
         },
         "lots": _lots(conn, programme, member_id),
+        "vouchers": member_vouchers(conn, programme, member_id, at),
         "history": _history(conn, programme, member_id, before, limit),
     }
 

@@ -61,6 +61,17 @@ class MemberOffer:
 
 
 @dataclass(frozen=True)
+class Voucher:
+    """A voucher presented at the till, as the ledger keeps it (``value`` in money)."""
+
+    code: str
+    value: Decimal
+    expires_at: datetime | None = None
+    channels: tuple[str, ...] = ()  # empty: every channel
+    used: bool = False
+
+
+@dataclass(frozen=True)
 class Member:
     """A member's state at the time of a transaction, as the ledger knows it."""
 
@@ -78,6 +89,7 @@ class Member:
     campaigns: Mapping[str, str] = field(default_factory=dict)
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     offers: tuple[MemberOffer, ...] = ()  # outreach entitlements held (stored members only)
+    vouchers: tuple[Voucher, ...] = ()  # the presented codes the ledger found for this member
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
@@ -117,6 +129,7 @@ class Transaction:
     channel: str = ""
     redeem_points: int = 0
     claim_reward: str | None = None
+    vouchers: tuple[str, ...] = ()  # voucher codes presented, used in this order
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -162,7 +175,10 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
         channel=data.get("channel", ""),
         redeem_points=data.get("redeem_points", 0),
         claim_reward=data.get("claim_reward"),
+        vouchers=tuple(data.get("vouchers", ())),
     )
+    for index, duplicate in _duplicates(list(transaction.vouchers)):
+        reader.add(("vouchers", index), f"voucher '{duplicate}' is presented twice")
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
     reader.sale_size(lines)

@@ -54,6 +54,7 @@ from engine.pricing.plan import (
 from engine.pricing.points import consume_lots, redemption_value, round_ratio, validate_redemption
 from engine.pricing.result import LineState, Quote, TraceEntry
 from engine.pricing.tiers import Ladder, Progress, thresholds
+from engine.pricing.vouchers import use_vouchers
 from engine.rules import Facts, build_matcher
 from engine.rules.explain import why_not
 from engine.rules.parser import parse_when
@@ -169,6 +170,7 @@ class Evaluator:
         if member.offers:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
+        vouchers = use_vouchers(member, transaction, states, at, trace, self.currency)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
         earned = self._earn(member, applied, states, trace)
         tier = self._progress(member, states)
@@ -193,6 +195,7 @@ class Evaluator:
             trace=trace,
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
+            vouchers=vouchers,
         )
 
     def _unmet(self, facts: Facts, condition_id: str) -> str:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.money import currency, from_minor
 from engine.pricing.earning import Earned
 from engine.pricing.model import Line
 from engine.pricing.offers import Applied, Skipped
 from engine.pricing.tiers import Progress
+
+if TYPE_CHECKING:
+    from engine.pricing.vouchers import VoucherUse
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Quote:
     trace: list[TraceEntry]
     not_applied: list[Skipped] | None = None
     exponent: int = 2
+    vouchers: list[VoucherUse] = field(default_factory=list)  # presented codes, what each paid
 
     def money(self, minor: int) -> str:
         return str(from_minor(minor, currency(self.currency)))
@@ -113,6 +117,11 @@ class Quote:
             "messages": self.messages,
             "trace": [vars(entry) for entry in self.trace],
         }
+        if self.vouchers:  # only when the sale presents vouchers: other quotes keep their shape
+            result["vouchers"] = [
+                {"code": v.code, "value": self.money(v.value), "paid": self.money(v.paid)}
+                for v in self.vouchers
+            ]
         if self.not_applied is not None:
             result["not_applied"] = [
                 {"source": s.offer.source, "name": s.offer.name, "reason": s.reason}

@@ -1,0 +1,262 @@
+"""Vouchers in the ledger: issued, listed, used once at the till, each movement journalled.
+
+- ``issue``: one voucher for a member (a rule's effect, a conversion job, a certificate);
+- ``generate``: bearer codes in bulk for a campaign, unguessable and unique;
+- ``held_vouchers``: the presented codes a quote may use (loaded with the member);
+- ``use_vouchers``: a committed sale uses what its quote applied, exactly once even when two
+  tills race for one code (the conditional UPDATE lets one of them through);
+- ``member_vouchers``: what the member view lists.
+
+A return does not give a voucher back: what it paid is part of the sale's discount, and the
+till refunds only money the member paid (rules/README.md §22).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from engine.errors import ConflictError
+from engine.ledger import dialect
+from engine.ledger.tables import voucher_events, vouchers
+from engine.pricing import Quote
+from engine.pricing.model import Voucher
+
+# No 0/O, 1/I/L, U: a code read aloud or typed at a till is not mistaken. 30 symbols, 12 of
+# them: about 59 bits, so guessing a live code among a million is ~1 in 5·10^11 per try.
+ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+CODE_LENGTH = 12
+MAX_BATCH = 100_000  # codes one bulk request may create
+CHUNK = 1_000  # rows per INSERT of a bulk generation
+
+
+def new_code() -> str:
+    """An unguessable voucher code such as ``K7QM-2XWD-9HTA`` (``secrets``, not ``random``)."""
+    symbols = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(symbols[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What one voucher is: its worth, where it may be used, until when, and why it exists."""
+
+    value: Decimal
+    source: str
+    batch: str
+    expires_at: datetime | None = None
+    channels: tuple[str, ...] = ()
+    points: int = 0
+
+
+def issue(
+    conn: Connection, programme: str, member_id: str | None, what: Issue, at: datetime
+) -> str | None:
+    """Issue one voucher; None when ``what.batch`` already gave this member one (a re-run)."""
+    while True:
+        code = new_code()
+        inserted = conn.execute(
+            dialect.insert_new(conn, vouchers)
+            .values(**_row(programme, member_id, what, at), code=code)
+            .returning(vouchers.c.id)
+        ).first()
+        if inserted is not None:
+            break
+        if _issued(conn, programme, member_id, what.batch):
+            return None
+        # else the code collided with another one: draw again
+    _event(conn, programme, inserted[0], "issue", member_id, None, what.value, at, what.source)
+    return code
+
+
+def generate(conn: Connection, programme: str, what: Issue, count: int, at: datetime) -> list[str]:
+    """``count`` bearer codes for a campaign, all new; a collision (never seen, but possible)
+    is drawn again, so the batch always holds exactly ``count`` distinct codes."""
+    made: list[str] = []
+    while len(made) < count:
+        want = min(CHUNK, count - len(made))
+        codes = {new_code() for _ in range(want)}
+        rows = [{**_row(programme, None, what, at), "code": code} for code in codes]
+        stored = conn.execute(
+            dialect.insert_new(conn, vouchers).returning(vouchers.c.id, vouchers.c.code), rows
+        ).all()
+        conn.execute(
+            insert(voucher_events),
+            [
+                _event_row(programme, vid, "issue", None, None, what.value, at, what.source)
+                for vid, _ in stored
+            ],
+        )
+        made.extend(code for _, code in stored)
+    return made
+
+
+def batch_codes(conn: Connection, programme: str, batch: str) -> list[str]:
+    """The codes already issued under ``batch`` (a repeated bulk request gets these back)."""
+    query = select(vouchers.c.code).where(
+        vouchers.c.programme == programme, vouchers.c.batch == batch
+    )
+    return list(conn.execute(query.order_by(vouchers.c.id)).scalars())
+
+
+def held_vouchers(
+    conn: Connection, programme: str, member_id: str, codes: Sequence[str]
+) -> tuple[Voucher, ...]:
+    """The presented codes the member may use: their own, or bearer codes (used ones too,
+    so the quote can say so). Codes of another member are not found."""
+    if not codes:
+        return ()
+    rows = conn.execute(
+        select(vouchers).where(
+            vouchers.c.programme == programme,
+            vouchers.c.code.in_(list(codes)),
+            or_(vouchers.c.member_id == member_id, vouchers.c.member_id.is_(None)),
+        )
+    ).mappings()
+    return tuple(
+        Voucher(
+            code=row["code"],
+            value=Decimal(row["value"]),
+            expires_at=row["expires_at"],
+            channels=tuple(row["channels"] or ()),
+            used=row["used_at"] is not None,
+        )
+        for row in rows
+    )
+
+
+def use_vouchers(
+    conn: Connection, programme: str, member_id: str, quote: Quote, at: datetime
+) -> None:
+    """Mark every voucher the committed sale used, once; a concurrent sale that used one
+    first makes this one fail (409, nothing written), whichever member it was."""
+    for use in quote.vouchers:
+        done = conn.execute(
+            update(vouchers)
+            .where(
+                vouchers.c.programme == programme,
+                vouchers.c.code == use.code,
+                vouchers.c.used_at.is_(None),
+                or_(vouchers.c.member_id == member_id, vouchers.c.member_id.is_(None)),
+            )
+            .values(used_at=at, used_by=quote.transaction_id, used_member=member_id)
+            .returning(vouchers.c.id)
+        ).first()
+        if done is None:
+            raise ConflictError(f"voucher '{use.code}' was used by another sale at the same moment")
+        paid = Decimal(quote.money(use.paid))
+        _event(conn, programme, done[0], "use", member_id, quote.transaction_id, paid, at, None)
+
+
+def member_vouchers(
+    conn: Connection, programme: str, member_id: str, at: datetime
+) -> list[dict[str, Any]]:
+    """The member's vouchers, newest first, each with its state at ``at``."""
+    rows = conn.execute(
+        select(vouchers)
+        .where(vouchers.c.programme == programme, vouchers.c.member_id == member_id)
+        .order_by(vouchers.c.issued_at.desc(), vouchers.c.id.desc())
+    ).mappings()
+    return [_listed(row, at) for row in rows]
+
+
+def _listed(row: Any, at: datetime) -> dict[str, Any]:
+    expires = row["expires_at"]
+    if row["used_at"] is not None:
+        state = "used"
+    elif expires is not None and expires < at:
+        state = "expired"
+    else:
+        state = "open"
+    return {
+        "code": row["code"],
+        "value": str(Decimal(row["value"]).normalize().quantize(Decimal("0.01"))),
+        "state": state,
+        "source": row["source"],
+        "channels": list(row["channels"] or ()),
+        "issued_at": row["issued_at"].isoformat(),
+        "expires_at": expires.isoformat() if expires else None,
+        "used_at": row["used_at"].isoformat() if row["used_at"] else None,
+        "used_by": row["used_by"],
+    }
+
+
+def _issued(conn: Connection, programme: str, member_id: str | None, batch: str) -> bool:
+    query = select(func.count()).where(
+        vouchers.c.programme == programme,
+        vouchers.c.batch == batch,
+        vouchers.c.member_id == member_id,
+    )
+    return bool(conn.execute(query).scalar_one())
+
+
+def _row(programme: str, member_id: str | None, what: Issue, at: datetime) -> dict[str, Any]:
+    return {
+        "programme": programme,
+        "member_id": member_id,
+        "value": what.value,
+        "points": what.points,
+        "source": what.source,
+        "batch": what.batch,
+        "channels": list(what.channels),
+        "issued_at": at,
+        "expires_at": what.expires_at,
+    }
+
+
+def _event(
+    conn: Connection,
+    programme: str,
+    voucher_id: int,
+    kind: str,
+    member_id: str | None,
+    transaction_id: str | None,
+    amount: Decimal,
+    at: datetime,
+    reason: str | None,
+) -> None:
+    row = _event_row(programme, voucher_id, kind, member_id, transaction_id, amount, at, reason)
+    conn.execute(insert(voucher_events), [row])
+
+
+def _event_row(
+    programme: str,
+    voucher_id: int,
+    kind: str,
+    member_id: str | None,
+    transaction_id: str | None,
+    amount: Decimal,
+    at: datetime,
+    reason: str | None,
+) -> dict[str, Any]:
+    return {
+        "programme": programme,
+        "voucher_id": voucher_id,
+        "kind": kind,
+        "member_id": member_id,
+        "transaction_id": transaction_id,
+        "amount": amount,
+        "at": at,
+        "reason": reason,
+    }
+
+
+def journal_of(conn: Connection, programme: str, codes: Iterable[str]) -> list[dict[str, Any]]:
+    """Every event of the given codes, oldest first (for tests and the member's history)."""
+    query = (
+        select(
+            vouchers.c.code,
+            voucher_events.c.kind,
+            voucher_events.c.amount,
+            voucher_events.c.transaction_id,
+        )
+        .join(vouchers, vouchers.c.id == voucher_events.c.voucher_id)
+        .where(voucher_events.c.programme == programme, vouchers.c.code.in_(list(codes)))
+        .order_by(voucher_events.c.id)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
