@@ -26,6 +26,7 @@ from api import (
     policies,
     reviews,
     sales,
+    vouchers,
 )
 from api.services import Services
 from api.settings import Settings
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         reviews.bp,
         campaigns.bp,
         outreach.bp,
+        vouchers.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1

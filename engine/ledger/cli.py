@@ -31,6 +31,7 @@ from engine.ledger.db import (
     sqlite_file,
 )
 from engine.ledger.importer import ImportReport, import_members, import_transactions
+from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
 from engine.pricing import Evaluator
 
@@ -350,3 +351,40 @@ def import_transactions_command(
     1 after importing the good ones.
     """
     _import("transactions", import_transactions, programme_path, database, file, batch_size)
+
+
+@ledger.command("generate-vouchers")
+@programme_option
+@database_option
+@click.option("--id", "batch_id", required=True, help="the batch's id (a repeat prints its codes)")
+@click.option("--count", type=click.IntRange(1), required=True, help="how many codes")
+@click.option("--value", required=True, help="what each voucher is worth, e.g. 5.00")
+@click.option("--campaign", help="the campaign they belong to (default: the batch id)")
+@click.option("--expires-at", help="a date and time with an offset; default: never")
+@click.option("--channel", "channels", multiple=True, help="where they may be used (repeat)")
+@_guarded
+def generate_vouchers(
+    programme_path: str,
+    database: str,
+    batch_id: str,
+    count: int,
+    value: str,
+    campaign: str | None,
+    expires_at: str | None,
+    channels: tuple[str, ...],
+) -> None:
+    """Generate a campaign's single-use voucher codes in bulk, one per line on standard
+    output (unguessable, all distinct); running it again with the same options prints the
+    same codes."""
+    evaluator = _evaluator(programme_path)
+    body: dict[str, Any] = {"id": batch_id, "count": count, "value": value}
+    body |= {"campaign": campaign} if campaign else {}
+    body |= {"expires_at": expires_at} if expires_at else {}
+    body |= {"channels": list(channels)} if channels else {}
+    with _database(database) as engine:
+        ledger_ = Ledger(engine, {evaluator.programme.id: evaluator})
+        outcome = ledger_.generate_vouchers(evaluator.programme.id, body)
+    for code in outcome.response["codes"]:
+        click.echo(code)
+    state = "already generated" if outcome.replayed else "generated"
+    click.echo(f"{state}: {len(outcome.response['codes']):,} codes in batch {batch_id}", err=True)

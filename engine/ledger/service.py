@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, dialect, profiles, returns
+from engine.ledger import adjustments, dialect, profiles, returns, vouchers
 from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
@@ -424,6 +424,34 @@ class Ledger:
             return Outcome(response, 201)
 
         return self._write(programme, [source_id, target_id], key, digest, work)
+
+    def generate_vouchers(self, programme: str, body: Mapping[str, Any]) -> Outcome:
+        """A campaign's bearer codes in bulk, under the batch's ``id``: a repeat of the same
+        request gets the same codes back (replayed), never a second batch."""
+        evaluator = self.evaluator(programme)
+        bulk = vouchers.parse_bulk(body, evaluator.currency)
+        key = f"vouchers:{bulk.id}"
+        digest = request_hash(dict(body))
+
+        def work(conn: Connection) -> Outcome:
+            stored = replay(conn, programme, key, digest)
+            if stored is None:
+                now = self.clock()
+                made = vouchers.generate(conn, programme, bulk.issue(), bulk.count, now)
+                summary = {"batch": bulk.id, "campaign": bulk.campaign, "count": len(made)}
+                record = Record(
+                    programme, key, "vouchers", None, digest, jsonable(dict(body)), summary, now
+                )
+                record_transaction(conn, record, now)
+                return Outcome({**summary, "codes": made}, 201)
+            return stored
+
+        outcome = self._once(programme, key, digest, work)
+        if not outcome.replayed:
+            return outcome
+        with reading(self.db) as conn:  # the stored answer is a summary: the codes are rows
+            codes = vouchers.batch_codes(conn, programme, bulk.batch)
+        return Outcome({**outcome.response, "codes": codes}, outcome.status, replayed=True)
 
     @staticmethod
     def _quote_within_budgets(

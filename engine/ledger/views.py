@@ -59,7 +59,7 @@ def member_view(
             "remaining_to_next": _money(standing.remaining),
         },
         "lots": _lots(conn, programme, member_id),
-        "vouchers": member_vouchers(conn, programme, member_id, at),
+        "vouchers": member_vouchers(conn, programme, member_id, at, evaluator.currency.quantum),
         "history": _history(conn, programme, member_id, before, limit),
     }
 

@@ -14,7 +14,7 @@ till refunds only money the member paid (rules/README.md §22).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,9 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from engine.errors import ConflictError
+from engine.errors import ConflictError, InputError, LoyaltyError
 from engine.ledger import dialect
 from engine.ledger.tables import voucher_events, vouchers
+from engine.money import Currency, parse_money, to_minor
+from engine.policy.problems import Problem
 from engine.pricing import Quote
 from engine.pricing.model import Voucher
 
@@ -32,7 +34,7 @@ from engine.pricing.model import Voucher
 # them: about 59 bits, so guessing a live code among a million is ~1 in 5·10^11 per try.
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 12
-MAX_BATCH = 100_000  # codes one bulk request may create
+MAX_BATCH = 10_000  # codes one bulk request may create (a campaign may ask several times)
 CHUNK = 1_000  # rows per INSERT of a bulk generation
 
 
@@ -154,18 +156,23 @@ def use_vouchers(
 
 
 def member_vouchers(
-    conn: Connection, programme: str, member_id: str, at: datetime
+    conn: Connection, programme: str, member_id: str, at: datetime, quantum: Decimal
 ) -> list[dict[str, Any]]:
-    """The member's vouchers, newest first, each with its state at ``at``."""
+    """The member's vouchers and the bearer codes they used, newest first, each with its
+    state at ``at``."""
     rows = conn.execute(
         select(vouchers)
-        .where(vouchers.c.programme == programme, vouchers.c.member_id == member_id)
+        .where(
+            vouchers.c.programme == programme,
+            # their own, and the bearer codes they used
+            or_(vouchers.c.member_id == member_id, vouchers.c.used_member == member_id),
+        )
         .order_by(vouchers.c.issued_at.desc(), vouchers.c.id.desc())
     ).mappings()
-    return [_listed(row, at) for row in rows]
+    return [_listed(row, at, quantum) for row in rows]
 
 
-def _listed(row: Any, at: datetime) -> dict[str, Any]:
+def _listed(row: Any, at: datetime, quantum: Decimal) -> dict[str, Any]:
     expires = row["expires_at"]
     if row["used_at"] is not None:
         state = "used"
@@ -175,7 +182,7 @@ def _listed(row: Any, at: datetime) -> dict[str, Any]:
         state = "open"
     return {
         "code": row["code"],
-        "value": str(Decimal(row["value"]).normalize().quantize(Decimal("0.01"))),
+        "value": str(Decimal(row["value"]).quantize(quantum)),
         "state": state,
         "source": row["source"],
         "channels": list(row["channels"] or ()),
@@ -260,3 +267,81 @@ def journal_of(conn: Connection, programme: str, codes: Iterable[str]) -> list[d
         .order_by(voucher_events.c.id)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A request for a campaign's bearer codes: ``count`` vouchers of ``value`` each."""
+
+    id: str
+    campaign: str
+    count: int
+    value: Decimal
+    expires_at: datetime | None
+    channels: tuple[str, ...]
+
+    @property
+    def batch(self) -> str:
+        return f"bulk:{self.id}"
+
+    def issue(self) -> Issue:
+        return Issue(
+            self.value, f"campaign:{self.campaign}", self.batch, self.expires_at, self.channels
+        )
+
+
+def parse_bulk(body: Any, cur: Currency) -> Bulk:
+    """A bulk request from JSON, or an ``InputError`` naming every bad field."""
+    if not isinstance(body, dict):
+        raise InputError("the voucher batch is invalid", [Problem("expected a JSON object", ())])
+    problems: list[Problem] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(Problem(message, (field,), code="input"))
+
+    ident, campaign = body.get("id"), body.get("campaign", body.get("id"))
+    if not isinstance(ident, str) or not 0 < len(ident) <= MAX_TEXT:
+        bad("id", f"id must be text of 1 to {MAX_TEXT} characters (the batch's identity)")
+    if not isinstance(campaign, str) or not 0 < len(campaign) <= MAX_TEXT:
+        bad("campaign", f"campaign must be text of 1 to {MAX_TEXT} characters")
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_BATCH:
+        bad("count", f"count must be a whole number from 1 to {MAX_BATCH:,}")
+    value = _money(body.get("value"), cur, bad)
+    expires_at = _instant(body.get("expires_at"), bad)
+    channels = body.get("channels", [])
+    if not isinstance(channels, list) or not all(
+        isinstance(c, str) and 0 < len(c) <= 64 for c in channels
+    ):
+        bad("channels", "channels must be a list of channel names (empty: every channel)")
+    if problems:
+        raise InputError("the voucher batch is invalid", problems)
+    return Bulk(str(ident), str(campaign), int(str(count)), value, expires_at, tuple(channels))
+
+
+MAX_TEXT = 64
+
+
+def _money(value: Any, cur: Currency, bad: Callable[[str, str], None]) -> Decimal:
+    try:
+        amount = parse_money(value if not isinstance(value, float) else str(value))
+        to_minor(amount, cur)
+    except (LoyaltyError, TypeError):
+        bad("value", f'value must be an amount in {cur.code}, e.g. "5.00"')
+        return Decimal(0)
+    if amount <= 0:
+        bad("value", "a voucher's value must be more than 0")
+    return amount
+
+
+def _instant(value: Any, bad: Callable[[str, str], None]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        bad("expires_at", "expires_at must be a date and time with an offset")
+        return None
+    return moment

@@ -165,3 +165,22 @@ def test_a_sale_racing_for_a_used_code_fails_with_a_conflict(ledger, database):
         conn.execute(vouchers.update().values(used_at=NOW, used_by="elsewhere"))
         with pytest.raises(ConflictError):
             use_vouchers(conn, SHOP, member, quote, NOW)
+
+
+def test_the_cli_prints_a_batch_of_distinct_codes_and_the_same_ones_again(database_url, database):
+    from click.testing import CliRunner
+
+    from engine.ledger.cli import ledger as command
+
+    args = ["generate-vouchers", "--programme", "rules/coffee-shop/programme.yaml"]
+    args += ["--database", database_url, "--id", "autumn", "--count", "40", "--value", "5.00"]
+    args += ["--channel", "store", "--expires-at", "2027-01-31T23:59:59+08:00"]
+    first = CliRunner().invoke(command, args)
+    assert first.exit_code == 0, first.output
+    codes = first.stdout.split()
+    assert len(codes) == len(set(codes)) == 40
+    again = CliRunner().invoke(command, args)
+    assert sorted(again.stdout.split()) == sorted(codes)
+    assert "already generated: 40 codes" in again.stderr
+    bad = CliRunner().invoke(command, [*args[:-6], "--count", "3", "--value", "lots"])
+    assert bad.exit_code == 1 and "value must be an amount in CNY" in bad.output
