@@ -144,9 +144,7 @@ def load_member(
     )
 
 
-def points_to_redeem(
-    programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None
-) -> int:
+def points_to_redeem(programme: ProgrammeLike, redeem_points: Any, claim_reward: str | None) -> int:
     """How many points a sale or redemption asks to spend (0 if none or not a number):
     the lots to load for it."""
     if claim_reward:

@@ -8,13 +8,13 @@
 - ``member_vouchers``: what the member view lists.
 
 A return does not give a voucher back: what it paid is part of the sale's discount, and the
-till refunds only money the member paid (rules/README.md §22).
+till refunds only money the member paid (rules/README.md, "Vouchers").
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -96,6 +96,46 @@ def generate(conn: Connection, programme: str, what: Issue, count: int, at: date
         )
         made.extend(code for _, code in stored)
     return made
+
+
+def issue_many(
+    conn: Connection,
+    programme: str,
+    what: Issue,
+    values: Mapping[str, Decimal],
+    points: Mapping[str, int],
+    at: datetime,
+) -> set[str]:
+    """One voucher per member of ``values`` (worth its value, ``points`` converted into it)
+    under ``what``'s batch, in one INSERT; the members whose voucher was written. A member
+    who already has one of this batch gets none (a re-run); so does one whose drawn code
+    collided (vanishingly rare): the job's next run issues theirs."""
+    if not values:
+        return set()
+    rows = [
+        {
+            **_row(programme, member, what, at),
+            "value": value,
+            "points": points.get(member, 0),
+            "code": new_code(),
+        }
+        for member, value in values.items()
+    ]
+    stored = conn.execute(
+        dialect.insert_new(conn, vouchers).returning(
+            vouchers.c.id, vouchers.c.member_id, vouchers.c.value
+        ),
+        rows,
+    ).all()
+    if stored:
+        conn.execute(
+            insert(voucher_events),
+            [
+                _event_row(programme, vid, "issue", member, None, value, at, what.source)
+                for vid, member, value in stored
+            ],
+        )
+    return {member for _, member, _ in stored}
 
 
 def batch_codes(conn: Connection, programme: str, batch: str) -> list[str]:

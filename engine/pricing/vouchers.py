@@ -1,9 +1,9 @@
 """Vouchers at the till: each presented code pays part of the basket, once.
 
 A voucher is money off the sale, taken after tier, rule and campaign discounts and before
-points are redeemed (rules/README.md §22). It is spread over the lines like a discount, under
-the source ``voucher:<code>``, so points are earned on what is left to pay. A voucher worth
-more than what is left pays what is left; the rest is not kept (it is single use).
+points are redeemed (rules/README.md, "Vouchers"). It is spread over the lines like a
+discount, under the source ``voucher:<code>``, so points are earned on what is left to pay.
+A voucher worth more than what is left pays what is left; the rest is not kept (single use).
 """
 
 from __future__ import annotations
