@@ -168,3 +168,27 @@ def test_the_anniversary_bonus_gives_a_percent_of_the_years_points_once(shop, re
         ).all()
     assert bonus == [(points * 5 // 100, "anniversary:m1:2027-03-05")]
     assert check(database) == []
+
+
+def test_the_cli_runs_each_job_and_says_what_it_did(shop, database, database_url):
+    from click.testing import CliRunner
+
+    from engine.ledger.cli import ledger as command
+
+    bought(shop, "m1", "4500.00", "2027-02-01T12:00:00+08:00", "s1", joined="2026-03-05")
+    common = ["--programme", "rules/calendar-retail/programme.yaml", "--database", database_url]
+    runs = {
+        "convert-points": ["--conversion", "quarterly-notes", "--as-of", "2027-04-01"],
+        "reward-certificates": ["--as-of", "2027-03-12"],
+        "anniversary-bonus": ["--as-of", "2027-03-05"],
+    }
+    said = {}
+    for name, args in runs.items():
+        result = CliRunner().invoke(command, [name, *common, *args])
+        assert result.exit_code == 0, result.output
+        said[name] = result.stdout
+    assert said["convert-points"].startswith("converted 4,000 points of 1 members")
+    assert said["reward-certificates"].startswith("issued 1 certificates worth 45.00 HKD")
+    assert said["anniversary-bonus"].startswith("gave 225 bonus points to 1 members")
+    wrong = CliRunner().invoke(command, ["convert-points", *common, "--conversion", "nope"])
+    assert wrong.exit_code == 1 and "not a conversion" in wrong.output
