@@ -246,6 +246,9 @@ class Ledger:
         quote = self._quote_within_budgets(conn, evaluator, member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at)
         response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
+        issued = vouchers.issue_for_sale(conn, programme, member_id, quote, evaluator.tz)
+        if issued:  # only when a rule gave some: other sales keep their shape
+            response["vouchers_issued"] = issued
         record_transaction(
             conn,
             Record(

@@ -5,10 +5,12 @@
 - ``held_vouchers``: the presented codes a quote may use (loaded with the member);
 - ``use_vouchers``: a committed sale uses what its quote applied, exactly once even when two
   tills race for one code (the conditional UPDATE lets one of them through);
-- ``member_vouchers``: what the member view lists.
+- ``member_vouchers``: what the member view lists;
+- ``issue_for_sale`` / ``void_sale_vouchers``: a rule's ``voucher`` effect issues one with the
+  committed sale; a return of the whole sale ends it if unused.
 
-A return does not give a voucher back: what it paid is part of the sale's discount, and the
-till refunds only money the member paid (rules/README.md, "Vouchers").
+A return does not give back a voucher the sale used: what it paid is part of the sale's
+discount, and the till refunds only money the member paid (rules/README.md, "Vouchers").
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
+from engine.calendar import end_of_day, local_date
 from engine.errors import ConflictError, InputError, LoyaltyError
 from engine.ledger import dialect
 from engine.ledger.tables import voucher_events, vouchers
-from engine.money import Currency, parse_money, to_minor
+from engine.money import Currency, currency, parse_money, to_minor
 from engine.policy.problems import Problem
 from engine.pricing import Quote
 from engine.pricing.model import Voucher
@@ -385,3 +388,60 @@ def _instant(value: Any, bad: Callable[[str, str], None]) -> datetime | None:
         bad("expires_at", "expires_at must be a date and time with an offset")
         return None
     return moment
+
+
+# --- vouchers a rule's effect issues ----------------------------------------------------------
+
+
+def issue_for_sale(
+    conn: Connection, programme: str, member_id: str, quote: Quote, tz: Any
+) -> list[dict[str, Any]]:
+    """Issue the vouchers the committed sale's applied rules and campaigns give (a ``then``
+    effect ``voucher: {value, expires_in_days?, channels?}``); what the sale's answer lists.
+    Each is keyed by the sale and the offer, so a sale issues each offer's voucher once."""
+    made = []
+    at = quote.evaluated_at
+    for applied in quote.applied:
+        for effect in applied.offer.effects:
+            spec = effect.get("voucher")
+            if not isinstance(spec, Mapping):
+                continue
+            days = spec.get("expires_in_days")
+            expires = end_of_day(local_date(at, tz) + timedelta(days=days), tz) if days else None
+            what = Issue(
+                Decimal(str(spec["value"])),
+                applied.offer.source,
+                f"sale:{quote.transaction_id}:{applied.offer.source}",
+                expires,
+                tuple(spec.get("channels", ())),
+            )
+            code = issue(conn, programme, member_id, what, at)
+            if code is not None:
+                made.append(
+                    {
+                        "code": code,
+                        "value": quote.money(to_minor(what.value, currency(quote.currency))),
+                        "source": what.source,
+                        "expires_at": expires.isoformat() if expires else None,
+                    }
+                )
+    return made
+
+
+def void_sale_vouchers(conn: Connection, programme: str, sale_id: str, at: datetime) -> None:
+    """A whole return takes back the vouchers the sale issued that are still unused: they
+    end now (a voucher already used stays used; the money it took off is the store's)."""
+    prefix = f"sale:{sale_id}:"
+    rows = conn.execute(
+        update(vouchers)
+        .where(
+            vouchers.c.programme == programme,
+            vouchers.c.batch.startswith(prefix, autoescape=True),
+            vouchers.c.used_at.is_(None),
+            or_(vouchers.c.expires_at.is_(None), vouchers.c.expires_at > at),
+        )
+        .values(expires_at=at)
+        .returning(vouchers.c.id, vouchers.c.member_id, vouchers.c.value)
+    ).all()
+    for vid, member, value in rows:
+        _event(conn, programme, vid, "void", member, sale_id, value, at, "the sale was returned")
