@@ -229,3 +229,49 @@ def test_a_whole_return_ends_the_voucher_its_sale_issued_if_unused(shop, databas
         )
     assert refused.value.code == "voucher.expired"
     assert check(database) == []
+
+
+def test_three_quarters_of_a_retail_member_convert_use_and_carry(shop, retail, database):
+    """calendar-retail over 2027: buy in Q1, convert at the quarter's end, spend the Q1 note in
+    Q2 (the spring rule gives another voucher), convert again with the carried remainder, and
+    an empty Q3 converts nothing."""
+    quarter = {
+        q: datetime.fromisoformat(f"{d}T00:00:00+08:00")
+        for q, d in (("Q1", "2027-04-01"), ("Q2", "2027-07-01"), ("Q3", "2027-10-01"))
+    }
+    q1 = bought(shop, "ann", "3500.00", "2027-01-20T12:00:00+08:00", "s1", joined="2026-03-05")
+    earned_q1 = q1.response["points"]["total"]
+    convert_points(database, retail, "quarterly-notes", quarter["Q1"], now=NOW)
+    (note,) = [v for v in _listed(database, retail, "ann") if v["source"].startswith("conversion")]
+    assert note["value"] == f"{20 * (earned_q1 // 2000)}.00"
+    carried = earned_q1 % 2000
+
+    coat = ("COAT", "fashion", "2600.00", 1)
+    q2 = shop.commit_sale(
+        STORE,
+        "ann",
+        sale("s2", coat, at="2027-04-10T12:00:00+08:00", channel="store", vouchers=[note["code"]]),
+    )
+    assert q2.response["vouchers"] == [
+        {"code": note["code"], "value": note["value"], "paid": note["value"]}
+    ]
+    assert q2.response["vouchers_issued"][0]["value"] == "100.00"
+    earned_q2 = q2.response["points"]["total"]
+    done = convert_points(database, retail, "quarterly-notes", quarter["Q2"], now=NOW)
+    assert done.points == (carried + earned_q2) // 2000 * 2000
+    assert convert_points(database, retail, "quarterly-notes", quarter["Q3"], now=NOW).members == 0
+
+    states = sorted((v["source"], v["state"]) for v in _listed(database, retail, "ann"))
+    assert states == [
+        ("conversion:quarterly-notes", "open"),
+        ("conversion:quarterly-notes", "used"),
+        ("rule:spring-voucher", "expired"),  # 30 days after 10 April, seen from 1 June
+    ]
+    assert check(database) == []
+
+
+def _listed(database, retail, member):
+    from engine.ledger.views import member_view
+
+    with database.connect() as conn:
+        return member_view(conn, retail, member, NOW)["vouchers"]
