@@ -184,3 +184,4 @@ def test_the_cli_prints_a_batch_of_distinct_codes_and_the_same_ones_again(databa
     assert "already generated: 40 codes" in again.stderr
     bad = CliRunner().invoke(command, [*args[:-6], "--count", "3", "--value", "lots"])
     assert bad.exit_code == 1 and "value must be an amount in CNY" in bad.output
+    assert check(database) == []  # the batch's record is a transaction with no points
