@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.money import currency, from_minor
 from engine.pricing.earning import Earned
 from engine.pricing.model import Line
 from engine.pricing.offers import Applied, Skipped
 from engine.pricing.tiers import Progress
-
-if TYPE_CHECKING:
-    from engine.pricing.vouchers import VoucherUse
 
 
 @dataclass
@@ -53,6 +50,15 @@ class TraceEntry:
     effect: str
     detail: str
     reason: str
+
+
+@dataclass(frozen=True)
+class VoucherUse:
+    """What one voucher presented at the till paid (minor units); see engine.pricing.vouchers."""
+
+    code: str
+    value: int
+    paid: int
 
 
 @dataclass

@@ -9,22 +9,12 @@ A voucher worth more than what is left pays what is left; the rest is not kept (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from engine.errors import RedemptionError
 from engine.money import Currency, allocate, from_minor, to_minor
 from engine.pricing.model import Member, Transaction, Voucher
-from engine.pricing.result import LineState, TraceEntry
-
-
-@dataclass(frozen=True)
-class VoucherUse:
-    """What one presented voucher paid (minor units)."""
-
-    code: str
-    value: int
-    paid: int
+from engine.pricing.result import LineState, TraceEntry, VoucherUse
 
 
 def use_vouchers(
