@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         policies,
         reviews,
         sales,
+        vouchers,
     )
     from api.services import Services
     from api.settings import Settings
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outreach.bp,
         drafts.bp,
         backtest.bp,
+        vouchers.bp,
     ):
         app.register_blueprint(blueprint)
     console.init_app(app, app.extensions["loyalty"])  # the pages at /, a client of /v1

@@ -31,6 +31,8 @@ from engine.ledger.db import (
     sqlite_file,
 )
 from engine.ledger.importer import ImportReport, import_members, import_transactions
+from engine.ledger.jobs import vouchers as voucher_jobs
+from engine.ledger.service import Ledger
 from engine.policy.loader import load_programme
 from engine.pricing import Evaluator
 
@@ -374,3 +376,110 @@ def import_transactions_command(
     1 after importing the good ones.
     """
     _import("transactions", import_transactions, programme_path, database, file, batch_size)
+
+
+@ledger.command("generate-vouchers")
+@programme_option
+@database_option
+@click.option("--id", "batch_id", required=True, help="the batch's id (a repeat prints its codes)")
+@click.option("--count", type=click.IntRange(1), required=True, help="how many codes")
+@click.option("--value", required=True, help="what each voucher is worth, e.g. 5.00")
+@click.option("--campaign", help="the campaign they belong to (default: the batch id)")
+@click.option("--expires-at", help="a date and time with an offset; default: never")
+@click.option("--channel", "channels", multiple=True, help="where they may be used (repeat)")
+@_guarded
+def generate_vouchers(
+    programme_path: str,
+    database: str,
+    batch_id: str,
+    count: int,
+    value: str,
+    campaign: str | None,
+    expires_at: str | None,
+    channels: tuple[str, ...],
+) -> None:
+    """Generate a campaign's single-use voucher codes in bulk, one per line on standard
+    output (unguessable, all distinct); running it again with the same options prints the
+    same codes."""
+    evaluator = _evaluator(programme_path)
+    body: dict[str, Any] = {"id": batch_id, "count": count, "value": value}
+    body |= {"campaign": campaign} if campaign else {}
+    body |= {"expires_at": expires_at} if expires_at else {}
+    body |= {"channels": list(channels)} if channels else {}
+    with _database(database) as engine:
+        ledger_ = Ledger(engine, {evaluator.programme.id: evaluator})
+        outcome = ledger_.generate_vouchers(evaluator.programme.id, body)
+    for code in outcome.response["codes"]:
+        click.echo(code)
+    state = "already generated" if outcome.replayed else "generated"
+    click.echo(f"{state}: {len(outcome.response['codes']):,} codes in batch {batch_id}", err=True)
+
+
+@ledger.command("convert-points")
+@programme_option
+@database_option
+@click.option("--conversion", "conversion_id", required=True, help="the conversion's id")
+@as_of_option
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def convert_points_command(
+    programme_path: str, database: str, conversion_id: str, as_of: Any, batch_size: int
+) -> None:
+    """Convert points to vouchers for the last period of the conversion's schedule that
+    ended by --as-of (once per period: a re-run issues nothing twice)."""
+    evaluator = _evaluator(programme_path)
+    moment = When.instant(as_of, evaluator)
+    with _database(database) as engine, _progress("converting points") as progress:
+        done = voucher_jobs.convert_points(
+            engine, evaluator, conversion_id, moment, batch_size=batch_size, progress=progress
+        )
+    click.echo(
+        f"converted {done.points:,} points of {done.members:,} members into vouchers worth "
+        f"{done.value} {evaluator.currency.code} (as of {moment.isoformat()})"
+    )
+
+
+@ledger.command("reward-certificates")
+@programme_option
+@database_option
+@as_of_option
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def reward_certificates_command(
+    programme_path: str, database: str, as_of: Any, batch_size: int
+) -> None:
+    """Issue the yearly reward certificate to every member whose renewal (plus the declared
+    days) has come by --as-of (once per member and renewal)."""
+    evaluator = _evaluator(programme_path)
+    moment = When.instant(as_of, evaluator)
+    with _database(database) as engine, _progress("issuing certificates") as progress:
+        done = voucher_jobs.reward_certificates(
+            engine, evaluator, moment, batch_size=batch_size, progress=progress
+        )
+    click.echo(
+        f"issued {done.members:,} certificates worth {done.value} {evaluator.currency.code} "
+        f"(as of {moment.isoformat()})"
+    )
+
+
+@ledger.command("anniversary-bonus")
+@programme_option
+@database_option
+@as_of_option
+@click.option("--batch-size", type=click.IntRange(1), default=jobs.BATCH, show_default=True)
+@_guarded
+def anniversary_bonus_command(
+    programme_path: str, database: str, as_of: Any, batch_size: int
+) -> None:
+    """Give the anniversary bonus to every member whose renewal has come by --as-of (once
+    per member and renewal)."""
+    evaluator = _evaluator(programme_path)
+    moment = When.instant(as_of, evaluator)
+    with _database(database) as engine, _progress("anniversary bonuses") as progress:
+        done = voucher_jobs.anniversary_bonus(
+            engine, evaluator, moment, batch_size=batch_size, progress=progress
+        )
+    click.echo(
+        f"gave {done.points:,} bonus points to {done.members:,} members "
+        f"(as of {moment.isoformat()})"
+    )

@@ -5,26 +5,33 @@ Invariant (checked by ``ledger check``): for every member,
 
 This is the only module that writes lots and journal rows (``tests/test_rooms.py`` checks it):
 sales and returns, adjustments and merges (``new_lot``, ``shift_lot``, ``reassign_lots``),
-the expiry jobs (``lapse_lots``) and transaction imports (``earn_imported_lots``) call it.
+the expiry jobs (``lapse_lots``), the conversion jobs (``take_points``) and transaction
+imports (``earn_imported_lots``) call it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     Connection,
+    MetaData,
     RowMapping,
     String,
+    Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -45,6 +52,7 @@ from engine.ledger.state import (
     period_starts,
 )
 from engine.ledger.tables import (
+    Moment,
     journal,
     lots,
     member_metrics,
@@ -57,6 +65,7 @@ from engine.ledger.tables import (
     tier_history,
     transactions,
 )
+from engine.ledger.vouchers import use_vouchers
 from engine.pricing import Evaluator, Quote
 from engine.pricing.model import Transaction
 from engine.pricing.result import remainder_units
@@ -100,6 +109,7 @@ def post_quote(
             },
         )
     use_member_offers(conn, programme, member_id, quote, at)
+    use_vouchers(conn, programme, member_id, quote, at)
     conn.execute(
         ATTRIBUTION_INSERT,
         {
@@ -644,3 +654,195 @@ def earn_imported_lots(conn: Connection, stage: str, programme: str) -> None:
         return
     conn.exec_driver_sql(INSERT_LOTS.format(stage=stage), (programme,))
     conn.exec_driver_sql(INSERT_JOURNAL.format(stage=stage), (programme,))
+
+
+# Points a batch job takes from members (a conversion to vouchers): one row a member, then
+# one row a lot taken from, computed set-based in spending order (soonest expiry first).
+_work = MetaData()
+WANTS = Table(
+    "take_wants",
+    _work,
+    Column("member_id", String(128), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+TAKES = Table(
+    "take_lots",
+    _work,
+    Column("lot_id", BigInteger, primary_key=True),
+    Column("member_id", String(128), nullable=False),
+    Column("take", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def take_points(
+    conn: Connection,
+    programme: str,
+    wants: Mapping[str, int],
+    at: datetime,
+    kind: str,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Take ``wants[member]`` points from each member's spendable lots at ``at`` in spending
+    order (soonest expiry first, never-expiring last, then oldest), set-based: a temporary
+    table of the wants, one ``INSERT … SELECT`` with a running sum picks the lots, then the
+    journal (``kind`` rows, one a lot), the balances and the lots follow from it.
+
+    The caller has locked the members and checked each has the points. Returns the points
+    taken in all."""
+    for table in (WANTS, TAKES):
+        table.create(conn, checkfirst=True)
+        conn.execute(table.delete())
+    if not wants:
+        return 0
+    conn.execute(insert(WANTS), [{"member_id": m, "points": p} for m, p in wants.items()])
+    spending = (lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.earned_at, lots.c.id)
+    running = func.sum(lots.c.points_left).over(
+        partition_by=lots.c.member_id, order_by=spending, rows=(None, 0)
+    )
+    ordered = (
+        select(
+            lots.c.id,
+            lots.c.member_id,
+            lots.c.points_left,
+            (running - lots.c.points_left).label("before"),
+            WANTS.c.points.label("want"),
+        )
+        .join(WANTS, WANTS.c.member_id == lots.c.member_id)
+        .where(
+            lots.c.programme == programme,
+            lots.c.points_left > 0,
+            or_(lots.c.expires_at.is_(None), lots.c.expires_at >= at),
+            or_(lots.c.pending_until.is_(None), lots.c.pending_until <= at),
+        )
+        .subquery()
+    )
+    rest = ordered.c.want - ordered.c.before
+    take = case((ordered.c.points_left < rest, ordered.c.points_left), else_=rest)
+    conn.execute(
+        insert(TAKES).from_select(
+            ["lot_id", "member_id", "take"],
+            select(ordered.c.id, ordered.c.member_id, take).where(
+                ordered.c.before < ordered.c.want
+            ),
+        )
+    )
+    columns = ["programme", "member_id", "kind", "points", "lot_id", "at", "reason"]
+    rows = select(
+        literal(programme, String),
+        TAKES.c.member_id,
+        literal(kind, String),
+        -TAKES.c.take,
+        TAKES.c.lot_id,
+        literal(at, Moment()),
+        literal(reason, String),
+    )
+    conn.execute(insert(journal).from_select(columns, rows))
+    per_member = (
+        select(TAKES.c.member_id, func.sum(TAKES.c.take).label("points"))
+        .group_by(TAKES.c.member_id)
+        .subquery()
+    )
+    conn.execute(
+        update(members)
+        .where(members.c.programme == programme, members.c.id == per_member.c.member_id)
+        .values(balance=members.c.balance - per_member.c.points, updated_at=now)
+    )
+    conn.execute(
+        update(lots)
+        .where(lots.c.id == TAKES.c.lot_id)
+        .values(points_left=lots.c.points_left - TAKES.c.take)
+    )
+    return int(conn.execute(select(func.coalesce(func.sum(TAKES.c.take), 0))).scalar_one())
+
+
+GRANTS = Table(
+    "grant_points",
+    _work,
+    Column("member_id", String(128), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Column("transaction_id", String(128), nullable=False),  # the grant's identity per member
+    prefixes=["TEMPORARY"],
+)
+
+
+def grant_points(
+    conn: Connection,
+    programme: str,
+    grants: Sequence[tuple[str, int, str]],
+    at: datetime,
+    expires_at: datetime | None,
+    kind: str,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Give each ``(member, points, transaction_id)`` a new lot and its journal row,
+    set-based: the lots from a temporary table, the journal rows by joining the lots back on
+    their transaction id (unique per member and grant), then the balances. New points do not
+    repay debt here (a bonus, unlike a purchase, is not a payment). Returns the points given."""
+    GRANTS.create(conn, checkfirst=True)
+    conn.execute(GRANTS.delete())
+    if not grants:
+        return 0
+    conn.execute(
+        insert(GRANTS), [{"member_id": m, "points": p, "transaction_id": t} for m, p, t in grants]
+    )
+    conn.execute(
+        insert(lots).from_select(
+            [
+                "programme",
+                "member_id",
+                "points",
+                "points_left",
+                "earned_at",
+                "expires_at",
+                "transaction_id",
+            ],
+            select(
+                literal(programme, String),
+                GRANTS.c.member_id,
+                GRANTS.c.points,
+                GRANTS.c.points,
+                literal(at, Moment()),
+                literal(expires_at, Moment()),
+                GRANTS.c.transaction_id,
+            ),
+        )
+    )
+    new = (
+        select(
+            literal(programme, String),
+            lots.c.member_id,
+            literal(kind, String),
+            lots.c.points,
+            lots.c.id,
+            lots.c.transaction_id,
+            literal(at, Moment()),
+            literal(reason, String),
+        )
+        .join(
+            GRANTS,
+            (GRANTS.c.member_id == lots.c.member_id)
+            & (GRANTS.c.transaction_id == lots.c.transaction_id),
+        )
+        .where(lots.c.programme == programme)
+    )
+    columns = [
+        "programme",
+        "member_id",
+        "kind",
+        "points",
+        "lot_id",
+        "transaction_id",
+        "at",
+        "reason",
+    ]
+    conn.execute(insert(journal).from_select(columns, new))
+    conn.execute(
+        update(members)
+        .where(members.c.programme == programme, members.c.id == GRANTS.c.member_id)
+        .values(balance=members.c.balance + GRANTS.c.points, updated_at=now)
+    )
+    return int(conn.execute(select(func.coalesce(func.sum(GRANTS.c.points), 0))).scalar_one())

@@ -50,6 +50,7 @@ from engine.ledger.tables import (
     sale_attributions,
     transactions,
 )
+from engine.ledger.vouchers import void_sale_vouchers
 from engine.money import from_minor, to_minor
 from engine.policy.problems import Problem
 from engine.pricing import Evaluator
@@ -651,6 +652,7 @@ def settle(
     if plan.complete:
         revert_offer_uses(conn, sale["programme"], sale["id"])
         give_back_uses(conn, sale["programme"], sale["id"])  # outreach offers it used
+        void_sale_vouchers(conn, sale["programme"], sale["id"], at)  # vouchers it issued
     release_budgets(conn, evaluator, sale["programme"], plan.budgets)
     if plan.policy is not None and plan.claw and Needs.of(evaluator.model).period_points:
         # The points no longer count toward the per-period caps of the days they were earned.

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import InputError, UnknownProgramme
-from engine.ledger import adjustments, dialect, paid, profiles, returns
+from engine.ledger import adjustments, dialect, paid, profiles, returns, vouchers
 from engine.ledger import budgets as budget
 from engine.ledger.db import reading
 from engine.ledger.idempotency import Outcome, jsonable, replay, request_hash
@@ -199,6 +199,7 @@ class Ledger:
                 row,
                 at or transaction.at,
                 redeeming=_redeeming(evaluator, transaction),
+                vouchers=transaction.vouchers,
             )
             stopped = budget.exhausted(conn, programme)
             while True:
@@ -248,10 +249,14 @@ class Ledger:
             row,
             transaction.at,
             redeeming=_redeeming(evaluator, transaction),
+            vouchers=transaction.vouchers,
         )
         quote = self._quote_within_budgets(conn, evaluator, member, transaction)
         balance = post_quote(conn, evaluator, row, quote, transaction.at, transaction)
         response = {"status": "committed", **quote.as_dict(), "balance_after": balance}
+        issued = vouchers.issue_for_sale(conn, programme, member_id, quote, evaluator.tz)
+        if issued:  # only when a rule gave some: other sales keep their shape
+            response["vouchers_issued"] = issued
         record_transaction(
             conn,
             Record(
@@ -505,6 +510,34 @@ class Ledger:
             return Outcome(response, 201)
 
         return self._write(programme, [source_id, target_id], key, digest, work)
+
+    def generate_vouchers(self, programme: str, body: Mapping[str, Any]) -> Outcome:
+        """A campaign's bearer codes in bulk, under the batch's ``id``: a repeat of the same
+        request gets the same codes back (replayed), never a second batch."""
+        evaluator = self.evaluator(programme)
+        bulk = vouchers.parse_bulk(body, evaluator.currency)
+        key = f"vouchers:{bulk.id}"
+        digest = request_hash(dict(body))
+
+        def work(conn: Connection) -> Outcome:
+            stored = replay(conn, programme, key, digest)
+            if stored is None:
+                now = self.clock()
+                made = vouchers.generate(conn, programme, bulk.issue(), bulk.count, now)
+                summary = {"batch": bulk.id, "campaign": bulk.campaign, "count": len(made)}
+                record = Record(
+                    programme, key, "vouchers", None, digest, jsonable(dict(body)), summary, now
+                )
+                record_transaction(conn, record, now)
+                return Outcome({**summary, "codes": made}, 201)
+            return stored
+
+        outcome = self._once(programme, key, digest, work)
+        if not outcome.replayed:
+            return outcome
+        with reading(self.db) as conn:  # the stored answer is a summary: the codes are rows
+            codes = vouchers.batch_codes(conn, programme, bulk.batch)
+        return Outcome({**outcome.response, "codes": codes}, outcome.status, replayed=True)
 
     @staticmethod
     def _quote_within_budgets(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -36,6 +36,7 @@ from engine.ledger.tables import (
     period_points,
     transactions,
 )
+from engine.ledger.vouchers import held_vouchers
 from engine.money import currency
 from engine.policy.model import ProgrammeLike, ProgrammeModel, model_of
 from engine.pricing.model import Lot, Member
@@ -130,11 +131,12 @@ def load_member(
     at: datetime,
     *,
     redeeming: int = 0,
+    vouchers: Sequence[str] = (),
 ) -> StoredMember:
     """The engine's view of a member at ``at``; history the rules never read is not loaded.
 
     ``redeeming`` is how many points the operation may spend: that many (in spending order)
-    are loaded as lots, none when it is 0.
+    are loaded as lots, none when it is 0. ``vouchers`` are the codes the sale presents.
     """
     pid, mid = row["programme"], row["id"]
     model = model_of(programme)
@@ -165,6 +167,7 @@ def load_member(
         points_remainder=Fraction(row["points_remainder"], REMAINDER_UNITS),
         metric_totals=metric_totals(conn, model, row, today),
         stays=window_stays(conn, model, row, today),
+        vouchers=held_vouchers(conn, pid, mid, vouchers),
         spendable_points=spendable,
     )
 

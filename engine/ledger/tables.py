@@ -513,3 +513,46 @@ member_stays = Table(
     Column("nights", Integer, nullable=False),
     Index("ix_member_stays_member", "programme", "member_id", "window_start"),
 )
+
+# A voucher: money off a sale, held by a member (or, for a campaign's bearer codes, by
+# whoever presents it), used once (engine/ledger/vouchers.py). ``batch`` names what issued
+# it for one period or one sale (``convert:2027-Q1``, ``sale:<id>:<rule>``): with the
+# member it is unique, which makes every issuing job idempotent per period (migration 0015).
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("member_id", ID),  # None: a bearer code (a campaign's), anyone may present it
+    Column("value", MONEY, nullable=False),
+    Column("points", BigInteger, nullable=False, default=0),  # points converted into it
+    Column("source", String(128), nullable=False),  # conversion:<id> rule:<id> campaign:<id>
+    Column("batch", String(128), nullable=False),
+    Column("channels", JSON, nullable=False, default=list),  # [] = every channel
+    Column("issued_at", Moment(), nullable=False),
+    Column("expires_at", Moment()),
+    Column("used_at", Moment()),
+    Column("used_by", ID),  # the sale that used it
+    Column("used_member", ID),
+    UniqueConstraint("programme", "code"),
+    UniqueConstraint("programme", "batch", "member_id"),
+    Index("ix_vouchers_member", "programme", "member_id", "expires_at"),
+    Index("ix_vouchers_sale", "programme", "used_by"),
+)
+
+# The vouchers' journal: every issue and use, append-only.
+voucher_events = Table(
+    "voucher_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("programme", String(64), nullable=False),
+    Column("voucher_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # issue use
+    Column("member_id", ID),
+    Column("transaction_id", ID),
+    Column("amount", MONEY, nullable=False),
+    Column("at", Moment(), nullable=False),
+    Column("reason", Text),
+    Index("ix_voucher_events_voucher", "programme", "voucher_id"),
+)

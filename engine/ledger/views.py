@@ -11,6 +11,7 @@ from sqlalchemy import Connection, RowMapping, Table, select
 from engine.ledger import paid
 from engine.ledger.state import current_spend, load_member, member_row
 from engine.ledger.tables import journal, lots, member_profile_history
+from engine.ledger.vouchers import member_vouchers
 from engine.pricing import Evaluator
 from engine.pricing.tiers import Progress, metric_json, metric_progress, progress
 
@@ -88,6 +89,7 @@ def member_view(
         }
         | _metrics(standing),
         "lots": _lots(conn, programme, member_id),
+        "vouchers": member_vouchers(conn, programme, member_id, at, evaluator.currency.quantum),
         "history": _history(conn, programme, member_id, before, limit),
     }
 

@@ -284,6 +284,89 @@ class ExpiryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class VoucherTerms:
+    """Where and how long an issued voucher may be used."""
+
+    expires_in_days: int | None  # None: no end
+    channels: tuple[str, ...]  # empty: every channel
+
+    @classmethod
+    def of(cls, section: Mapping[str, Any]) -> VoucherTerms:
+        return cls(section.get("expires_in_days"), tuple(section.get("channels", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """One ``vouchers.conversions`` entry: each period, points become one voucher."""
+
+    id: str
+    every: str  # month quarter year
+    step: int
+    worth: Decimal
+    minimum: int  # default: one step
+    terms: VoucherTerms
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> Conversion:
+        return cls(
+            id=entry["id"],
+            every=entry["every"],
+            step=entry["step"],
+            worth=Decimal(str(entry["worth"])),
+            minimum=entry.get("minimum", entry["step"]),
+            terms=VoucherTerms.of(entry),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """``vouchers.certificate``: a yearly voucher worth a percent of the year's spend."""
+
+    id: str
+    percent: Decimal
+    cap: Decimal | None
+    minimum: Decimal  # default: 0.01, a certificate worth nothing is not issued
+    days_after_renewal: int  # default 0: on the anniversary of joining
+    terms: VoucherTerms
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> Certificate:
+        cap = entry.get("cap")
+        return cls(
+            id=entry["id"],
+            percent=Decimal(str(entry["percent"])),
+            cap=Decimal(str(cap)) if cap is not None else None,
+            minimum=Decimal(str(entry.get("minimum", "0.01"))),
+            days_after_renewal=entry.get("days_after_renewal", 0),
+            terms=VoucherTerms.of(entry),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherPolicy:
+    """The ``vouchers:`` section (absent: nothing is issued by schedule)."""
+
+    conversions: tuple[Conversion, ...] = ()
+    anniversary_percent: Decimal | None = None  # bonus points, % of the year's earned
+    anniversary_cap: int | None = None
+    certificate: Certificate | None = None
+
+    @classmethod
+    def of(cls, section: Mapping[str, Any]) -> VoucherPolicy:
+        bonus = section.get("anniversary_bonus")
+        certificate = section.get("certificate")
+        return cls(
+            conversions=tuple(Conversion.of(c) for c in section.get("conversions", ())),
+            anniversary_percent=Decimal(str(bonus["percent"])) if bonus else None,
+            anniversary_cap=bonus.get("cap") if bonus else None,
+            certificate=Certificate.of(certificate) if certificate else None,
+        )
+
+    def conversion(self, conversion_id: str) -> Conversion | None:
+        return next((c for c in self.conversions if c.id == conversion_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewNotes:
     """The ``review:`` section: claims and assumptions a reviewer reads."""
 
@@ -315,6 +398,7 @@ class ProgrammeModel:
     outreach: tuple[Mapping[str, Any], ...]
     holidays: tuple[Mapping[str, Any], ...]  # what holiday greetings name
     review: ReviewNotes
+    vouchers: VoucherPolicy = VoucherPolicy()
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> ProgrammeModel:
@@ -331,6 +415,7 @@ class ProgrammeModel:
             outreach=tuple(document.get("outreach", ())),
             holidays=tuple(document.get("holidays", ())),
             review=ReviewNotes.of(document.get("review", _EMPTY)),
+            vouchers=VoucherPolicy.of(document.get("vouchers", _EMPTY)),
         )
 
     def campaign(self, campaign_id: str) -> Mapping[str, Any] | None:

@@ -63,6 +63,17 @@ class MemberOffer:
 
 
 @dataclass(frozen=True)
+class Voucher:
+    """A voucher presented at the till, as the ledger keeps it (``value`` in money)."""
+
+    code: str
+    value: Decimal
+    expires_at: datetime | None = None
+    channels: tuple[str, ...] = ()  # empty: every channel
+    used: bool = False
+
+
+@dataclass(frozen=True)
 class Member:
     """A member's state at the time of a transaction, as the ledger knows it."""
 
@@ -86,6 +97,7 @@ class Member:
     metric_totals: Mapping[str, Decimal] = field(default_factory=dict)
     # The stays already counted in the window (a folio continuing one is not a new stay).
     stays: tuple[Stay, ...] = ()
+    vouchers: tuple[Voucher, ...] = ()  # the presented codes the ledger found for this member
 
     def spendable_lots(self, at: datetime) -> tuple[Lot, ...]:
         return tuple(lot for lot in self.lots if lot.expires_at is None or lot.expires_at >= at)
@@ -151,6 +163,7 @@ class Transaction:
                 for ln in self.lines
             ],
         }
+    vouchers: tuple[str, ...] = ()  # voucher codes presented, used in this order
 
 
 def parse_member(data: Any, currency: Currency) -> Member:
@@ -203,7 +216,10 @@ def parse_transaction(data: Any, currency: Currency) -> Transaction:
             for i, t in enumerate(data.get("tenders", []))
         ),
         tiering=_tiering(data),
+        vouchers=tuple(data.get("vouchers", ())),
     )
+    for index, duplicate in _duplicates(list(transaction.vouchers)):
+        reader.add(("vouchers", index), f"voucher '{duplicate}' is presented twice")
     if transaction.redeem_points and transaction.claim_reward:
         reader.add(("claim_reward",), "redeem points or claim a reward, not both in one sale")
     reader.sale_size(lines)

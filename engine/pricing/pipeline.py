@@ -55,6 +55,7 @@ from engine.pricing.plan import (
 from engine.pricing.points import consume_lots, redemption_value, round_ratio, validate_redemption
 from engine.pricing.result import LineState, Quote, TraceEntry
 from engine.pricing.tiers import Ladder, Progress, metric_progress, thresholds
+from engine.pricing.vouchers import use_vouchers
 from engine.rules import Facts, build_matcher
 from engine.rules.explain import why_not
 from engine.rules.parser import parse_when
@@ -181,6 +182,7 @@ class Evaluator:
         if member.offers:
             applied, skipped = _with_member_offers(member.offers, applied, skipped, states, at)
         messages = self._apply_discounts(applied, states, trace)
+        vouchers = use_vouchers(member, transaction, states, at, trace, self.currency)
         redeemed, lots, reward = self._redeem(member, transaction, states, at, trace)
         factor = self._dated_factor(at, trace) * self._tender_factor(transaction, trace)
         earned = self._earn(member, applied, states, trace, factor, at)
@@ -207,6 +209,7 @@ class Evaluator:
             not_applied=skipped if explain else None,
             exponent=self.currency.exponent,
             earn_factor=factor,
+            vouchers=vouchers,
         )
 
     def _unmet(self, facts: Facts, condition_id: str) -> str:

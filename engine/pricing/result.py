@@ -54,6 +54,15 @@ class TraceEntry:
     reason: str
 
 
+@dataclass(frozen=True)
+class VoucherUse:
+    """What one voucher presented at the till paid (minor units); see engine.pricing.vouchers."""
+
+    code: str
+    value: int
+    paid: int
+
+
 @dataclass
 class Quote:
     """Everything a sale means for the member, computed exactly and explained."""
@@ -78,6 +87,7 @@ class Quote:
     not_applied: list[Skipped] | None = None
     exponent: int = 2
     earn_factor: Fraction = Fraction(1)  # the base points' multiplier for the tenders used
+    vouchers: list[VoucherUse] = field(default_factory=list)  # presented codes, what each paid
 
     def money(self, minor: int) -> str:
         return str(from_minor(minor, currency(self.currency)))
@@ -116,6 +126,11 @@ class Quote:
             "messages": self.messages,
             "trace": [vars(entry) for entry in self.trace],
         }
+        if self.vouchers:  # only when the sale presents vouchers: other quotes keep their shape
+            result["vouchers"] = [
+                {"code": v.code, "value": self.money(v.value), "paid": self.money(v.paid)}
+                for v in self.vouchers
+            ]
         if self.not_applied is not None:
             result["not_applied"] = [
                 {"source": s.offer.source, "name": s.offer.name, "reason": s.reason}
