@@ -31,21 +31,20 @@ from sqlalchemy import (
     case,
     false,
     func,
-    insert,
     literal,
     null,
     or_,
     select,
     true,
-    update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.calendar import add_months
 from engine.errors import InputError
 from engine.ledger.jobs.batches import BATCH, Condition, Progress, lock_members, member_batches
+from engine.ledger.jobs.tier_changes import TierChange, write_tier_changes
 from engine.ledger.state import MONTHLY_WINDOWS
-from engine.ledger.tables import MONEY, Moment, member_metrics, members, tier_history
+from engine.ledger.tables import MONEY, member_metrics, members
 from engine.tiering.model import TierModel
 from engine.tiering.sql import met_sql, qualified_rank_sql
 from engine.tiering.status import valid_until
@@ -118,15 +117,6 @@ def _totals(plan: MetricPlan, *, lifetime: bool = False) -> dict[str, ColumnElem
     return columns
 
 
-@dataclass(frozen=True)
-class _Decision:
-    tier: ColumnElement[Any]
-    since: ColumnElement[Any]
-    valid_until: ColumnElement[Any]
-    reason: ColumnElement[Any]
-    changed: Condition
-
-
 def _grace_case(plan: MetricPlan, ran_out: ColumnElement[Any], value: Any) -> ColumnElement[Any]:
     """``value(effective)`` by the day status ran out: only the last ``grace_months`` of
     days before the review move the effective day; every earlier day takes the day after."""
@@ -143,7 +133,7 @@ def _grace_case(plan: MetricPlan, ran_out: ColumnElement[Any], value: Any) -> Co
     return case(*whens, else_=default) if whens else default
 
 
-def _decision(plan: MetricPlan) -> _Decision:
+def _decision(plan: MetricPlan) -> TierChange:
     """``engine.tiering.status.decide`` for every member at once."""
     model = plan.model
     rank = {level.id: level.rank for level in model.levels}
@@ -196,7 +186,7 @@ def _decision(plan: MetricPlan) -> _Decision:
         (new < current, f"{prefix}: downgrade ({model.downgrade.to}), status ran out"),
         else_=f"{prefix}: status kept",
     )
-    return _Decision(
+    return TierChange(
         tier=case(
             {r: literal(t, String) for t, r in rank.items()}, value=new, else_=members.c.tier
         ),
@@ -247,27 +237,6 @@ def metric_review(
     def work(conn: Connection, bounds: Condition) -> None:
         batch = and_(plan.population, bounds)
         lock_members(conn, plan.programme, select(members.c.id).where(batch))
-        moving = and_(batch, change.changed)
-        columns = ["programme", "member_id", "tier", "since", "valid_until", "reason", "at"]
-        rows = select(
-            members.c.programme,
-            members.c.id,
-            change.tier,
-            change.since,
-            change.valid_until,
-            change.reason,
-            literal(now, Moment()),
-        ).where(moving)
-        conn.execute(insert(tier_history).from_select(columns, rows))
-        conn.execute(
-            update(members)
-            .where(moving)
-            .values(
-                tier=change.tier,
-                tier_since=change.since,
-                tier_valid_until=change.valid_until,
-                updated_at=now,
-            )
-        )
+        write_tier_changes(conn, batch, change, now)
 
     member_batches(engine, and_(true(), plan.population), batch_size, work, progress)

@@ -25,13 +25,11 @@ from sqlalchemy import (
     case,
     extract,
     func,
-    insert,
     literal,
     not_,
     null,
     or_,
     select,
-    update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,6 +45,7 @@ from engine.ledger.jobs.batches import (
     silent,
 )
 from engine.ledger.jobs.metric_review import metric_review
+from engine.ledger.jobs.tier_changes import TierChange, write_tier_changes
 from engine.ledger.tables import MONEY, Moment, members, tier_history, transactions
 from engine.ledger.thresholds import store as store_thresholds
 from engine.pricing import Evaluator
@@ -220,18 +219,7 @@ def resolve_thresholds(
     return resolved
 
 
-@dataclass(frozen=True)
-class _Transition:
-    """A member's state after the review, as SQL expressions over the members table."""
-
-    tier: ColumnElement[Any]
-    since: ColumnElement[Any]
-    valid_until: ColumnElement[Any]
-    reason: ColumnElement[Any]
-    changed: Condition
-
-
-def _transition(plan: ReviewPlan, thresholds: Mapping[str, Decimal]) -> _Transition:
+def _transition(plan: ReviewPlan, thresholds: Mapping[str, Decimal]) -> TierChange:
     """Upgrade to what the spend qualifies for; keep a status still valid; when it ran out
     (``tier_valid_until`` on or before the period's end) drop per ``downgrade``."""
     rank = {tier: index for index, tier in enumerate(plan.order)}
@@ -260,7 +248,7 @@ def _transition(plan: ReviewPlan, thresholds: Mapping[str, Decimal]) -> _Transit
         (new < current, f"{prefix}: downgrade ({plan.downgrade}), status ran out"),
         else_=f"{prefix}: status renewed, qualifying spend reached the threshold again",
     )
-    return _Transition(
+    return TierChange(
         tier=case(dict(enumerate(plan.order)), value=new, else_=members.c.tier),
         since=case((new == current, members.c.tier_since), else_=plan.end + timedelta(days=1)),
         valid_until=valid_until,
@@ -319,28 +307,7 @@ def tier_review(
     def work(conn: Connection, bounds: Condition) -> None:
         batch = and_(plan.population, bounds)
         lock_members(conn, plan.programme, select(members.c.id).where(batch))
-        moving = and_(batch, change.changed)
-        columns = ["programme", "member_id", "tier", "since", "valid_until", "reason", "at"]
-        rows = select(
-            members.c.programme,
-            members.c.id,
-            change.tier,
-            change.since,
-            change.valid_until,
-            change.reason,
-            literal(now, Moment()),
-        ).where(moving)
-        conn.execute(insert(tier_history).from_select(columns, rows))
-        conn.execute(
-            update(members)
-            .where(moving)
-            .values(
-                tier=change.tier,
-                tier_since=change.since,
-                tier_valid_until=change.valid_until,
-                updated_at=now,
-            )
-        )
+        write_tier_changes(conn, batch, change, now)
 
     member_batches(engine, plan.population, batch_size, work, progress)
     return thresholds
