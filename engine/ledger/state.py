@@ -358,9 +358,11 @@ def _earned_in_period(
     programme: str,
     member_id: str,
     today: date,
-    model: ProgrammeModel,
-    joined: date | None,
+    model: ProgrammeModel | None = None,
+    joined: date | None = None,
 ) -> dict[str, int]:
+    """Points earned in each capped period containing ``today`` (calendar periods without a
+    model; a model's cap year or membership year with one)."""
     starts = period_starts(today, model, joined)
     rows = conn.execute(
         select(period_points.c.period, period_points.c.points).where(

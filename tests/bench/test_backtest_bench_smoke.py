@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.backtest import main
+
+pytestmark = pytest.mark.db  # the replay writes scratch SQLite ledgers
 
 
 def test_the_backtest_benchmark_prints_the_replay_rate_beside_the_quote_rate(capsys):
