@@ -81,9 +81,7 @@ def read(programme: str, member: str) -> dict[str, Any]:
 @requires("pos")
 def redeem(programme: str, member: str) -> Response:
     """Spend points without a basket: ``{"id", "points"}`` or ``{"id", "reward"}``."""
-    body = json_body()
-    key = write_key(body)
-    payload = {k: v for k, v in body.items() if k != "id"}
+    payload, key = _payload_and_key()
     return respond(services().ledger.redeem(programme, member, payload, key=key))
 
 
@@ -91,9 +89,7 @@ def redeem(programme: str, member: str) -> Response:
 @requires("pos", "marketer")
 def buy_level(programme: str, member: str) -> Response:
     """Buy or renew a paid level: ``{"id", "level", "fee"?}``."""
-    body = json_body()
-    key = write_key(body)
-    payload = {k: v for k, v in body.items() if k != "id"}
+    payload, key = _payload_and_key()
     return respond(services().ledger.buy_level(programme, member, payload, key=key))
 
 
@@ -101,9 +97,7 @@ def buy_level(programme: str, member: str) -> Response:
 @requires("marketer")
 def cancel_level(programme: str, member: str) -> Response:
     """Cancel a bought level: ``{"id", "purchase", "refund"?}``."""
-    body = json_body()
-    key = write_key(body)
-    payload = {k: v for k, v in body.items() if k != "id"}
+    payload, key = _payload_and_key()
     return respond(services().ledger.cancel_level(programme, member, payload, key=key))
 
 
@@ -134,3 +128,10 @@ def _int_arg(name: str) -> int | None:
             400, "bad-parameter", "Bad parameter", f"'{name}' must be a positive whole number"
         )
     return int(text)
+
+
+def _payload_and_key() -> tuple[dict[str, Any], str]:
+    """A member write's body without its id, and the write's key (``write_key``)."""
+    body = json_body()
+    key = write_key(body)
+    return {k: v for k, v in body.items() if k != "id"}, key
